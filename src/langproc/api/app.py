@@ -1,0 +1,70 @@
+"""create_app() and its lifespan: the API's composition root."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import jwt
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from langproc.api.limits import BodySizeLimit
+from langproc.api.routes import health, sourcefiles
+from langproc.errors import LangprocError
+from langproc.runtime import Runtime, build_runtime
+from langproc.settings import Settings
+
+
+def create_app(
+    settings: Settings | None = None, *, runtime: Runtime | None = None, executor: bool = True
+) -> FastAPI:
+    """The API; with `executor`, this process also runs the pipeline executor."""
+    settings = runtime.settings if runtime is not None else (settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = runtime or build_runtime(settings)
+        app.state.runtime = rt
+        if settings.jwks_url:
+            app.state.jwks = jwt.PyJWKClient(settings.jwks_url, cache_keys=True, lifespan=300)
+        await rt.start(executor=executor)
+        try:
+            yield
+        finally:
+            await rt.stop()
+
+    app = FastAPI(
+        title="langproc",
+        version="0.1.0",
+        summary="Durable background processing of language-learning content.",
+        lifespan=lifespan,
+    )
+    app.add_exception_handler(LangprocError, _langproc_error)  # type: ignore[arg-type]
+    app.add_exception_handler(OperationalError, _database_unavailable)  # type: ignore[arg-type]
+    app.add_exception_handler(InterfaceError, _database_unavailable)  # type: ignore[arg-type]
+    app.include_router(health.router)
+    app.include_router(sourcefiles.router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["Location"],
+        )
+    app.add_middleware(BodySizeLimit, max_upload_bytes=settings.max_upload_bytes)
+    return app
+
+
+async def _langproc_error(_request: Request, exc: LangprocError) -> JSONResponse:
+    return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+
+
+async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        {"detail": f"the database is unavailable, try again shortly ({type(exc).__name__})"},
+        status_code=503,
+    )

@@ -1,0 +1,36 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from langproc.api.deps import RuntimeDep
+from langproc.api.schemas import ErrorResponse, Health
+from langproc.db.migrate import is_at_head
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", operation_id="healthz", summary="Liveness: the process runs")
+async def healthz() -> Health:
+    return Health(status="ok")
+
+
+@router.get(
+    "/readyz",
+    operation_id="readyz",
+    summary="Readiness: the database answers and migrations are at head",
+    responses={503: {"model": ErrorResponse, "description": "Not ready."}},
+)
+async def readyz(runtime: RuntimeDep) -> Health | JSONResponse:
+    try:
+        at_head = await is_at_head(runtime.db)
+    except Exception as exc:
+        return JSONResponse({"detail": f"the database does not answer: {exc}"}, status_code=503)
+    if not at_head:
+        return JSONResponse(
+            {"detail": "the database schema is not at head: run `langproc migrate`"},
+            status_code=503,
+        )
+    return Health(status="ready")

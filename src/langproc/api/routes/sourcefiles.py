@@ -1,0 +1,237 @@
+"""Sourcefile routes: create, list, read, retry, cancel, delete (SPEC §4)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Header, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from langproc.api.deps import Owner, RuntimeDep, Session
+from langproc.api.schemas import (
+    ErrorResponse,
+    RetryRequest,
+    SourcefileCreate,
+    SourcefileList,
+    SourcefileRead,
+)
+from langproc.db.models import SourcefileKind, SourcefileStatus
+from langproc.errors import InvalidInput, UnsupportedMediaType
+from langproc.pipeline import reads, services
+from langproc.pipeline.intake import check_language, check_text, check_upload
+from langproc.runtime import Runtime
+
+router = APIRouter(prefix="/api/sourcefiles", tags=["sourcefiles"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "Missing or bad credentials."},
+    404: {"model": ErrorResponse, "description": "No such sourcefile (or another user's)."},
+}
+
+CREATE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": SourcefileCreate.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "language"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "language": {"type": "string", "examples": ["el"]},
+                        "title": {"type": "string"},
+                        "native_language": {"type": "string"},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+async def _read(session: Session, sourcefile: Any) -> dict[str, Any]:
+    runs = await reads.step_runs(session, [sourcefile.id])
+    return reads.detail(sourcefile, runs[sourcefile.id])
+
+
+@router.post(
+    "",
+    status_code=202,
+    operation_id="create_sourcefile",
+    summary="Upload an image or a text and start processing it",
+    response_model=SourcefileRead,
+    responses={
+        401: ERRORS[401],
+        413: {"model": ErrorResponse, "description": "The upload is over the size limit."},
+        415: {"model": ErrorResponse, "description": "Not a supported image or UTF-8 text."},
+    },
+    openapi_extra=CREATE_BODY,
+)
+async def create_sourcefile(
+    request: Request,
+    response: Response,
+    background: BackgroundTasks,
+    session: Session,
+    owner: Owner,
+    runtime: RuntimeDep,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> dict[str, Any]:
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("application/json"):
+        new = await _from_json(request, runtime, owner)
+    elif content_type.startswith("multipart/form-data"):
+        new = await _from_form(request, runtime, owner)
+    else:
+        raise UnsupportedMediaType(
+            "send a JSON body {\"text\": ..., \"language\": ...} or multipart/form-data with a file"
+        )
+    new = services.NewSourcefile(**{**new.__dict__, "idempotency_key": idempotency_key})
+    sourcefile = await services.create_sourcefile(session, runtime.graph, new)
+    background.add_task(runtime.executor.wake)
+    response.headers["Location"] = f"/api/sourcefiles/{sourcefile.id}"
+    return await _read(session, sourcefile)
+
+
+async def _from_json(request: Request, runtime: Runtime, owner: str) -> services.NewSourcefile:
+    try:
+        body = SourcefileCreate.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from exc
+    settings = runtime.settings
+    return services.NewSourcefile(
+        owner=owner,
+        language=check_language(body.language),
+        native_language=check_language(
+            body.native_language or settings.default_native_language, "native_language"
+        ),
+        kind=SourcefileKind.TEXT,
+        title=body.title,
+        text=check_text(body.text, settings),
+        content_type="text/plain",
+    )
+
+
+async def _from_form(request: Request, runtime: Runtime, owner: str) -> services.NewSourcefile:
+    settings = runtime.settings
+    form = await request.form(max_files=1, max_fields=8)
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise InvalidInput("the form has no `file`: attach an image or a .txt file as `file`")
+    language = form.get("language")
+    if not isinstance(language, str) or not language.strip():
+        raise InvalidInput("`language` is required: the ISO 639-1 code of the studied language")
+    native = form.get("native_language")
+    title = form.get("title")
+    intake = await check_upload(await upload.read(), upload.filename, settings, runtime.run_blocking)
+    blob_key = await runtime.blobs.put(intake.data) if intake.data is not None else None
+    return services.NewSourcefile(
+        owner=owner,
+        language=check_language(language),
+        native_language=check_language(
+            native if isinstance(native, str) and native else settings.default_native_language,
+            "native_language",
+        ),
+        kind=intake.kind,
+        title=title if isinstance(title, str) and title else upload.filename,
+        text=intake.text,
+        blob_key=blob_key,
+        content_type=intake.content_type,
+    )
+
+
+@router.get(
+    "",
+    operation_id="list_sourcefiles",
+    summary="List the caller's sourcefiles, newest first",
+    response_model=SourcefileList,
+    responses={401: ERRORS[401], 422: {"model": ErrorResponse, "description": "Bad cursor."}},
+)
+async def list_sourcefiles(
+    session: Session,
+    owner: Owner,
+    status: SourcefileStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> dict[str, Any]:
+    items, next_cursor = await reads.list_sourcefiles(
+        session, owner, status=status, limit=limit, cursor=cursor
+    )
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get(
+    "/{sourcefile_id}",
+    operation_id="get_sourcefile",
+    summary="Everything about one sourcefile: status, steps and results so far",
+    response_model=SourcefileRead,
+    responses=ERRORS,
+)
+async def get_sourcefile(sourcefile_id: uuid.UUID, session: Session, owner: Owner) -> dict[str, Any]:
+    return await _read(session, await services.get_owned(session, sourcefile_id, owner))
+
+
+@router.post(
+    "/{sourcefile_id}/retry",
+    status_code=202,
+    operation_id="retry_sourcefile",
+    summary="Re-run steps (named ones with their downstream, or every failed one)",
+    response_model=SourcefileRead,
+    responses={**ERRORS, 409: {"model": ErrorResponse, "description": "A named step is running."}},
+)
+async def retry_sourcefile(
+    sourcefile_id: uuid.UUID,
+    session: Session,
+    owner: Owner,
+    runtime: RuntimeDep,
+    background: BackgroundTasks,
+    body: RetryRequest | None = None,
+) -> dict[str, Any]:
+    steps = body.steps if body is not None else None
+    sourcefile = await services.retry_sourcefile(session, runtime.graph, sourcefile_id, owner, steps)
+    background.add_task(runtime.executor.wake)
+    return await _read(session, sourcefile)
+
+
+@router.post(
+    "/{sourcefile_id}/cancel",
+    status_code=202,
+    operation_id="cancel_sourcefile",
+    summary="Stop processing; results so far are kept",
+    response_model=SourcefileRead,
+    responses=ERRORS,
+)
+async def cancel_sourcefile(
+    sourcefile_id: uuid.UUID,
+    session: Session,
+    owner: Owner,
+    runtime: RuntimeDep,
+    background: BackgroundTasks,
+) -> dict[str, Any]:
+    sourcefile = await services.cancel_sourcefile(session, runtime.graph, sourcefile_id, owner)
+    background.add_task(runtime.executor.interrupt, sourcefile_id)
+    return await _read(session, sourcefile)
+
+
+@router.delete(
+    "/{sourcefile_id}",
+    status_code=204,
+    operation_id="delete_sourcefile",
+    summary="Cancel and delete a sourcefile with its results and files",
+    responses=ERRORS,
+)
+async def delete_sourcefile(
+    sourcefile_id: uuid.UUID,
+    session: Session,
+    owner: Owner,
+    runtime: RuntimeDep,
+    background: BackgroundTasks,
+) -> Response:
+    unused = await services.delete_sourcefile(session, sourcefile_id, owner)
+    background.add_task(runtime.executor.interrupt, sourcefile_id)
+    for key in unused:
+        background.add_task(runtime.blobs.delete, key)
+    return Response(status_code=204)

@@ -1,0 +1,1 @@
+"""Tables, engine and session factories, and the few hand-written queries."""

@@ -1,0 +1,122 @@
+"""The tables: a sourcefile, its step runs, and the event log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from langproc.db.base import Base, JSONType, utcnow
+
+
+class SourcefileStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class StepStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    RETRYING = "retrying"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+DONE_STEP_STATUSES = frozenset({StepStatus.SUCCEEDED, StepStatus.SKIPPED})
+
+
+class SourcefileKind(StrEnum):
+    IMAGE = "image"
+    TEXT = "text"
+
+
+class Sourcefile(Base):
+    __tablename__ = "sourcefile"
+    __table_args__ = (
+        UniqueConstraint("owner", "idempotency_key"),
+        Index("ix_sourcefile_owner_created", "owner", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    owner: Mapped[str] = mapped_column(String(255))
+    language: Mapped[str] = mapped_column(String(8))
+    native_language: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16), default=SourcefileStatus.QUEUED)
+    input_text: Mapped[str | None] = mapped_column(Text)
+    blob_key: Mapped[str | None] = mapped_column(String(200))
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class StepRun(Base):
+    """One step of one sourcefile: its state machine, lease, and checkpointed output."""
+
+    __tablename__ = "step_run"
+    __table_args__ = (
+        UniqueConstraint("sourcefile_id", "step"),
+        Index("ix_step_run_runnable", "status", "ready", "next_attempt_at"),
+        Index("ix_step_run_lease", "status", "lease_expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    sourcefile_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("sourcefile.id", ondelete="CASCADE"), index=True
+    )
+    step: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default=StepStatus.PENDING)
+    # True once every dependency has succeeded or been skipped.
+    ready: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Increases with every claim and never goes back: it fences stale executors.
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    # `attempt` when the step was last reset by a retry; attempts of this round = attempt - floor.
+    attempt_floor: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    error_type: Mapped[str | None] = mapped_column(String(100))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    error_retryable: Mapped[bool | None] = mapped_column(Boolean)
+    output: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    usage: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+class Event(Base):
+    """The append-only event log; ids increase across the whole service."""
+
+    __tablename__ = "event"
+    __table_args__ = (Index("ix_event_owner_id", "owner", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    sourcefile_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    owner: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

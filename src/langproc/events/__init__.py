@@ -1,0 +1,1 @@
+"""Publish an event (row + notify) and stream events (replay + live)."""

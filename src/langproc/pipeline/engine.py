@@ -1,0 +1,351 @@
+"""The engine: claim runnable steps, run them with no session open, checkpoint the outcome.
+
+Each claim and each checkpoint is one short transaction. A checkpoint writes the step's output
+and its new status together, fenced by the attempt it claimed: an executor whose lease was
+taken over finds its update matching no row and drops its result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
+
+from langproc.blobs import BlobStore
+from langproc.db.base import utcnow
+from langproc.db.engine import SessionFactory, session_scope
+from langproc.db.models import Sourcefile, StepRun, StepStatus
+from langproc.errors import PermanentError, StepError, StepSkipped, TransientError
+from langproc.events.hub import Hub
+from langproc.pipeline.backoff import retry_delay
+from langproc.pipeline.graph import Graph
+from langproc.pipeline.state import StepChange, lock_sourcefile, settle
+from langproc.providers.usage import Usage, current_usage
+from langproc.settings import Settings
+from langproc.steps.context import BlobAccess, Providers, Source, StepContext
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A step attempt this executor holds the lease of."""
+
+    step_run_id: int
+    sourcefile_id: uuid.UUID
+    step: str
+    attempt: int
+    round_attempt: int
+    context: StepContext
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: StepStatus
+    output: dict[str, Any] | None = None
+    error: StepError | None = None
+    next_attempt_at: datetime | None = None
+
+
+def _runnable(now: datetime) -> ColumnElement[bool]:
+    waiting = and_(
+        StepRun.status.in_([StepStatus.PENDING, StepStatus.RETRYING]),
+        StepRun.ready.is_(True),
+        or_(StepRun.next_attempt_at.is_(None), StepRun.next_attempt_at <= now),
+    )
+    abandoned = and_(StepRun.status == StepStatus.RUNNING, StepRun.lease_expires_at < now)
+    return or_(waiting, abandoned)
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        sessions: SessionFactory,
+        graph: Graph,
+        providers: Providers,
+        blobs: BlobStore,
+        settings: Settings,
+        hub: Hub,
+        run_blocking: Any,
+        worker_id: str | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.graph = graph
+        self.providers = providers
+        self.blobs = blobs
+        self.settings = settings
+        self.hub = hub
+        self.run_blocking = run_blocking
+        self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:12]}"
+
+    async def claim(self, limit: int) -> list[Claim]:
+        """Take the leases of up to `limit` runnable steps, in one transaction."""
+        if limit <= 0:
+            return []
+        now = utcnow()
+        async with session_scope(self.sessions) as session:
+            candidates = (
+                await session.execute(
+                    select(StepRun.id, StepRun.sourcefile_id)
+                    .where(_runnable(now))
+                    .order_by(StepRun.id)
+                    .limit(limit)
+                )
+            ).all()
+            if not candidates:
+                return []
+            sourcefiles = {
+                sf.id: sf
+                for sf in (
+                    await session.execute(
+                        select(Sourcefile)
+                        .where(Sourcefile.id.in_({c.sourcefile_id for c in candidates}))
+                        .order_by(Sourcefile.id)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).scalars()
+            }
+            ids = [c.id for c in candidates if c.sourcefile_id in sourcefiles]
+            if not ids:
+                return []
+            claimed = (
+                await session.execute(
+                    update(StepRun)
+                    .where(StepRun.id.in_(ids), _runnable(now))
+                    .values(
+                        status=StepStatus.RUNNING,
+                        attempt=StepRun.attempt + 1,
+                        lease_owner=self.worker_id,
+                        lease_expires_at=now + timedelta(seconds=self.settings.lease_s),
+                        started_at=now,
+                        finished_at=None,
+                        next_attempt_at=None,
+                    )
+                    .returning(
+                        StepRun.id,
+                        StepRun.sourcefile_id,
+                        StepRun.step,
+                        StepRun.attempt,
+                        StepRun.attempt_floor,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+            ).all()
+            outputs = await self._outputs(session, {c.sourcefile_id for c in claimed})
+            claims = [
+                Claim(
+                    step_run_id=c.id,
+                    sourcefile_id=c.sourcefile_id,
+                    step=c.step,
+                    attempt=c.attempt,
+                    round_attempt=c.attempt - c.attempt_floor,
+                    context=self._context(sourcefiles[c.sourcefile_id], c.step, outputs),
+                )
+                for c in claimed
+            ]
+            for sourcefile_id in {c.sourcefile_id for c in claims}:
+                changes = [
+                    StepChange(c.step, StepStatus.RUNNING, c.attempt)
+                    for c in claims
+                    if c.sourcefile_id == sourcefile_id
+                ]
+                await settle(session, self.graph, sourcefiles[sourcefile_id], changes)
+        self.hub.notify()
+        return claims
+
+    async def _outputs(
+        self, session: Any, sourcefile_ids: set[uuid.UUID]
+    ) -> dict[tuple[uuid.UUID, str], dict[str, Any] | None]:
+        rows = await session.execute(
+            select(StepRun.sourcefile_id, StepRun.step, StepRun.output).where(
+                StepRun.sourcefile_id.in_(sourcefile_ids)
+            )
+        )
+        return {(r.sourcefile_id, r.step): r.output for r in rows}
+
+    def _context(
+        self,
+        sourcefile: Sourcefile,
+        step: str,
+        outputs: Mapping[tuple[uuid.UUID, str], dict[str, Any] | None],
+    ) -> StepContext:
+        source = Source(
+            id=sourcefile.id,
+            language=sourcefile.language,
+            native_language=sourcefile.native_language,
+            kind=sourcefile.kind,
+            text=sourcefile.input_text,
+            content_type=sourcefile.content_type,
+        )
+        blob_key = sourcefile.blob_key
+
+        async def read_source() -> bytes:
+            if blob_key is None:
+                raise PermanentError("this sourcefile has no uploaded file")
+            return await self.blobs.get(blob_key)
+
+        return StepContext(
+            source=source,
+            providers=self.providers,
+            outputs={need: outputs.get((sourcefile.id, need)) for need in self.graph[step].needs},
+            blobs=BlobAccess(read_source=read_source, store=self.blobs.put),
+            run_blocking=self.run_blocking,
+        )
+
+    async def execute(self, claim: Claim) -> None:
+        """Run the claimed step and checkpoint its outcome; cancellation propagates."""
+        spec = self.graph[claim.step]
+        usage = Usage()
+        current_usage.set(usage)
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(spec.timeout_s):
+                output: BaseModel = await spec.run(claim.context)
+            outcome = Outcome(StepStatus.SUCCEEDED, output=output.model_dump(mode="json"))
+        except StepSkipped as skipped:
+            data = skipped.output.model_dump(mode="json") if isinstance(skipped.output, BaseModel) else None
+            outcome = Outcome(StepStatus.SKIPPED, output=data, error=skipped)
+        except TimeoutError:
+            error = TransientError(f"the step did not finish within {spec.timeout_s:g} s")
+            outcome = self._failure(claim, error)
+        except StepError as error:
+            outcome = self._failure(claim, error)
+        except Exception as exc:  # a bug in a step must not kill the executor
+            log.exception("step.crashed", extra={"sourcefile_id": str(claim.sourcefile_id), "step": claim.step})
+            outcome = self._failure(claim, PermanentError(f"internal error in step {claim.step}: {exc!r}"))
+        duration_ms = round((time.monotonic() - started) * 1000)
+        stored = await self.checkpoint(claim, outcome, usage)
+        log.info(
+            "step.%s",
+            outcome.status if stored else "stale",
+            extra={"sourcefile_id": str(claim.sourcefile_id), "step": claim.step, "attempt": claim.attempt, "duration_ms": duration_ms},
+        )
+
+    def _failure(self, claim: Claim, error: StepError) -> Outcome:
+        spec = self.graph[claim.step]
+        retry = (
+            error.retryable and spec.retryable and claim.round_attempt < self.settings.max_attempts
+        )
+        if not retry:
+            return Outcome(StepStatus.FAILED, error=error)
+        delay = retry_delay(
+            claim.round_attempt,
+            base_s=self.settings.retry_base_delay_s,
+            cap_s=self.settings.retry_max_delay_s,
+            retry_after_s=error.retry_after_s if isinstance(error, TransientError) else None,
+        )
+        return Outcome(StepStatus.RETRYING, error=error, next_attempt_at=utcnow() + timedelta(seconds=delay))
+
+    async def checkpoint(self, claim: Claim, outcome: Outcome, usage: Usage) -> bool:
+        """Store the outcome if this executor still holds the claimed attempt."""
+        error = outcome.error
+        error_json = (
+            {"type": error.type_name, "message": error.message, "retryable": outcome.status == StepStatus.RETRYING}
+            if error
+            else None
+        )
+        values: dict[str, Any] = {
+            "status": outcome.status,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "next_attempt_at": outcome.next_attempt_at,
+            "error_type": error_json["type"] if error_json else None,
+            "error_message": error_json["message"] if error_json else None,
+            "error_retryable": error_json["retryable"] if error_json else None,
+        }
+        if outcome.status != StepStatus.RETRYING:
+            values["finished_at"] = utcnow()
+        if outcome.status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED):
+            values["output"] = outcome.output
+            values["usage"] = usage.model_dump()
+        async with session_scope(self.sessions) as session:
+            sourcefile = await lock_sourcefile(session, claim.sourcefile_id)
+            if sourcefile is None:
+                return False
+            result = await session.execute(
+                update(StepRun)
+                .where(
+                    StepRun.id == claim.step_run_id,
+                    StepRun.attempt == claim.attempt,
+                    StepRun.status == StepStatus.RUNNING,
+                    StepRun.lease_owner == self.worker_id,
+                )
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                return False
+            change = StepChange(claim.step, outcome.status, claim.attempt, error_json, outcome.next_attempt_at)
+            await settle(session, self.graph, sourcefile, [change])
+        self.hub.notify()
+        return True
+
+    async def heartbeat(self, held: Mapping[int, int]) -> set[int]:
+        """Extend the leases of `held` (step run id -> attempt); return the ids no longer ours."""
+        if not held:
+            return set()
+        now = utcnow()
+        async with session_scope(self.sessions) as session:
+            alive = {
+                (r.id, r.attempt)
+                for r in await session.execute(
+                    update(StepRun)
+                    .where(
+                        StepRun.id.in_(list(held)),
+                        StepRun.lease_owner == self.worker_id,
+                        StepRun.status == StepStatus.RUNNING,
+                    )
+                    .values(lease_expires_at=now + timedelta(seconds=self.settings.lease_s))
+                    .returning(StepRun.id, StepRun.attempt)
+                    .execution_options(synchronize_session=False)
+                )
+            }
+        return {i for i, attempt in held.items() if (i, attempt) not in alive}
+
+    async def release(self, claims: list[Claim]) -> None:
+        """Hand unfinished steps back at once (on shutdown); the attempt is not charged."""
+        for claim in claims:
+            async with session_scope(self.sessions) as session:
+                sourcefile = await lock_sourcefile(session, claim.sourcefile_id)
+                if sourcefile is None:
+                    continue
+                result = await session.execute(
+                    update(StepRun)
+                    .where(
+                        StepRun.id == claim.step_run_id,
+                        StepRun.attempt == claim.attempt,
+                        StepRun.status == StepStatus.RUNNING,
+                        StepRun.lease_owner == self.worker_id,
+                    )
+                    .values(
+                        status=StepStatus.PENDING,
+                        lease_owner=None,
+                        lease_expires_at=None,
+                        attempt_floor=StepRun.attempt_floor + 1,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                if result.rowcount == 1:  # type: ignore[attr-defined]
+                    change = StepChange(claim.step, StepStatus.PENDING, claim.attempt)
+                    await settle(session, self.graph, sourcefile, [change])
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest waiting retry becomes runnable."""
+        async with self.sessions() as session:
+            return (
+                await session.execute(
+                    select(func.min(StepRun.next_attempt_at)).where(
+                        StepRun.status.in_([StepStatus.PENDING, StepStatus.RETRYING]),
+                        StepRun.ready.is_(True),
+                    )
+                )
+            ).scalar_one_or_none()

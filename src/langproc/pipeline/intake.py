@@ -1,0 +1,74 @@
+"""Checks an upload before anything is stored: what it is (from its bytes), and that it is usable."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from langproc.db.models import SourcefileKind
+from langproc.errors import InvalidInput, UnsupportedLanguage, UnsupportedMediaType
+from langproc.settings import SUPPORTED_LANGUAGES, Settings
+from langproc.steps.images import sniff_image_type, validate_image
+
+ACCEPTED = "JPEG, PNG, WebP or HEIC images, or UTF-8 .txt files"
+
+
+@dataclass(frozen=True)
+class Intake:
+    kind: SourcefileKind
+    text: str | None
+    data: bytes | None
+    content_type: str | None
+
+
+def check_language(code: str, field: str = "language") -> str:
+    code = code.strip().lower()
+    if code not in SUPPORTED_LANGUAGES:
+        raise UnsupportedLanguage(
+            f"{field} {code!r} is not supported: use an ISO 639-1 code, one of "
+            + ", ".join(SUPPORTED_LANGUAGES)
+        )
+    return code
+
+
+def check_text(text: str, settings: Settings) -> str:
+    if not text.strip():
+        raise InvalidInput("the text is empty: send the text to study in the `text` field")
+    if len(text) > settings.max_text_chars:
+        raise InvalidInput(
+            f"the text has {len(text):,} characters; the limit is {settings.max_text_chars:,}: "
+            "split it into several sourcefiles"
+        )
+    return text
+
+
+async def check_upload(
+    data: bytes,
+    filename: str | None,
+    settings: Settings,
+    run_blocking: Callable[..., Awaitable[Any]],
+) -> Intake:
+    """Classify an uploaded file by its bytes: a valid image, or UTF-8 text."""
+    if not data:
+        raise InvalidInput("the uploaded file is empty: choose a photo of a page or a .txt file")
+    if sniff_image_type(data) is not None:
+        if filename and filename.lower().endswith(".txt"):
+            raise UnsupportedMediaType(
+                f"{filename!r} is named as text but its bytes are an image: rename it or "
+                "upload the text itself"
+            )
+        content_type, _, _ = await run_blocking(validate_image, data, settings.max_image_pixels)
+        return Intake(SourcefileKind.IMAGE, None, data, content_type)
+    looks_textual = b"\x00" not in data[:4096]
+    if not looks_textual:
+        raise UnsupportedMediaType(f"this file type is not supported: send {ACCEPTED}")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"the text file is not valid UTF-8 (byte {exc.start}): save it as UTF-8 and upload it again"
+        ) from exc
+    if filename and not filename.lower().endswith(".txt"):
+        raise UnsupportedMediaType(f"{filename!r} is not a supported file: send {ACCEPTED}")
+    return Intake(SourcefileKind.TEXT, check_text(text, settings), None, "text/plain")

@@ -1,0 +1,197 @@
+"""Create, retry, cancel and delete sourcefiles. Services flush; their caller commits."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from langproc.db.models import (
+    DONE_STEP_STATUSES,
+    Event,
+    Sourcefile,
+    SourcefileKind,
+    StepRun,
+    StepStatus,
+)
+from langproc.errors import Conflict, InvalidInput, NotFound
+from langproc.pipeline.graph import Graph
+from langproc.pipeline.state import StepChange, lock_sourcefile, settle
+
+
+@dataclass(frozen=True)
+class NewSourcefile:
+    owner: str
+    language: str
+    native_language: str
+    kind: SourcefileKind
+    title: str | None
+    text: str | None = None
+    blob_key: str | None = None
+    content_type: str | None = None
+    idempotency_key: str | None = None
+
+
+async def create_sourcefile(session: AsyncSession, graph: Graph, new: NewSourcefile) -> Sourcefile:
+    """Insert the sourcefile, its step rows and its first event; an idempotent repeat returns
+    the first sourcefile."""
+    if new.idempotency_key is not None:
+        existing = await _by_idempotency_key(session, new.owner, new.idempotency_key)
+        if existing is not None:
+            return existing
+    sourcefile = Sourcefile(
+        id=uuid.uuid4(),
+        owner=new.owner,
+        language=new.language,
+        native_language=new.native_language,
+        kind=new.kind,
+        title=new.title,
+        input_text=new.text,
+        blob_key=new.blob_key,
+        content_type=new.content_type,
+        idempotency_key=new.idempotency_key,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(sourcefile)
+            await session.flush()
+    except IntegrityError:
+        if new.idempotency_key is None:
+            raise
+        existing = await _by_idempotency_key(session, new.owner, new.idempotency_key)
+        if existing is None:
+            raise
+        return existing
+    session.add_all(
+        StepRun(sourcefile_id=sourcefile.id, step=name, ready=not graph[name].needs)
+        for name in graph.names
+    )
+    await session.flush()
+    await settle(session, graph, sourcefile, [], created=True)
+    return sourcefile
+
+
+async def _by_idempotency_key(session: AsyncSession, owner: str, key: str) -> Sourcefile | None:
+    return (
+        await session.execute(
+            select(Sourcefile).where(Sourcefile.owner == owner, Sourcefile.idempotency_key == key)
+        )
+    ).scalar_one_or_none()
+
+
+async def get_owned(session: AsyncSession, sourcefile_id: uuid.UUID, owner: str) -> Sourcefile:
+    """The sourcefile if `owner` owns it; another user's is as unknown as a missing one."""
+    sourcefile = await session.get(Sourcefile, sourcefile_id)
+    if sourcefile is None or sourcefile.owner != owner:
+        raise NotFound(f"no sourcefile with id {sourcefile_id}")
+    return sourcefile
+
+
+async def _locked_owned(
+    session: AsyncSession, sourcefile_id: uuid.UUID, owner: str
+) -> tuple[Sourcefile, dict[str, StepRun]]:
+    await get_owned(session, sourcefile_id, owner)
+    sourcefile = await lock_sourcefile(session, sourcefile_id)
+    if sourcefile is None:
+        raise NotFound(f"no sourcefile with id {sourcefile_id}")
+    steps = (
+        await session.execute(
+            select(StepRun)
+            .where(StepRun.sourcefile_id == sourcefile_id)
+            .execution_options(populate_existing=True)
+        )
+    ).scalars()
+    return sourcefile, {s.step: s for s in steps}
+
+
+async def retry_sourcefile(
+    session: AsyncSession,
+    graph: Graph,
+    sourcefile_id: uuid.UUID,
+    owner: str,
+    steps: list[str] | None,
+) -> Sourcefile:
+    """Re-run the named steps and their downstream, or every failed or cancelled step."""
+    sourcefile, runs = await _locked_owned(session, sourcefile_id, owner)
+    if steps is None:
+        selected = [
+            name
+            for name, run in runs.items()
+            if run.status in (StepStatus.FAILED, StepStatus.CANCELLED)
+        ]
+        if not selected:
+            raise Conflict("no step has failed or been cancelled: name the steps to re-run")
+    else:
+        unknown = sorted(set(steps) - set(graph.names))
+        if unknown:
+            raise InvalidInput(f"unknown steps {unknown}: the steps are {graph.names}")
+        selected = graph.downstream(steps)
+    running = [n for n in selected if runs[n].status == StepStatus.RUNNING]
+    if running:
+        raise Conflict(f"steps {running} are running: cancel them first or wait until they end")
+    reset = set(selected)
+    changes: list[StepChange] = []
+    for name in selected:
+        run = runs[name]
+        run.ready = all(
+            runs[need].status in DONE_STEP_STATUSES and need not in reset
+            for need in graph[name].needs
+        )
+        run.status = StepStatus.PENDING
+        run.attempt_floor = run.attempt
+        run.next_attempt_at = None
+        run.error_type = run.error_message = None
+        run.error_retryable = None
+        run.finished_at = None
+        changes.append(StepChange(name, StepStatus.PENDING, run.attempt))
+    await session.flush()
+    await settle(session, graph, sourcefile, changes)
+    return sourcefile
+
+
+async def cancel_sourcefile(
+    session: AsyncSession, graph: Graph, sourcefile_id: uuid.UUID, owner: str
+) -> Sourcefile:
+    """Mark every unfinished step cancelled; results so far are kept."""
+    sourcefile, runs = await _locked_owned(session, sourcefile_id, owner)
+    changes: list[StepChange] = []
+    for run in runs.values():
+        if run.status in (StepStatus.PENDING, StepStatus.RETRYING, StepStatus.RUNNING):
+            run.status = StepStatus.CANCELLED
+            run.lease_owner = None
+            run.lease_expires_at = None
+            run.next_attempt_at = None
+            changes.append(StepChange(run.step, StepStatus.CANCELLED, run.attempt))
+    await session.flush()
+    await settle(session, graph, sourcefile, changes)
+    return sourcefile
+
+
+async def delete_sourcefile(session: AsyncSession, sourcefile_id: uuid.UUID, owner: str) -> list[str]:
+    """Delete the sourcefile with its steps and events; returns blob keys nobody else uses."""
+    sourcefile, _ = await _locked_owned(session, sourcefile_id, owner)
+    keys = [sourcefile.blob_key] if sourcefile.blob_key else []
+    unused: list[str] = []
+    for key in keys:
+        others = await session.scalar(
+            select(func.count()).where(Sourcefile.blob_key == key, Sourcefile.id != sourcefile_id)
+        )
+        if not others:
+            unused.append(key)
+    await session.execute(delete(Event).where(Event.sourcefile_id == sourcefile_id))
+    await session.execute(delete(StepRun).where(StepRun.sourcefile_id == sourcefile_id))
+    await session.delete(sourcefile)
+    await session.flush()
+    return unused
+
+
+def summarize_usage(runs: list[StepRun]) -> dict[str, Any]:
+    totals: dict[str, int] = {}
+    for run in runs:
+        for key, value in (run.usage or {}).items():
+            totals[key] = totals.get(key, 0) + int(value)
+    return totals

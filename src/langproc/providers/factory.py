@@ -1,0 +1,39 @@
+"""Chooses an adapter per capability from settings (SPEC §2: auto, openai, local)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+
+from langproc.providers.espeak import EspeakSpeech
+from langproc.providers.lexicon import LocalLexicon
+from langproc.providers.openai_provider import OpenAIProvider
+from langproc.providers.tesseract import TesseractTranscriber
+from langproc.settings import ProviderChoice, Settings
+from langproc.steps.context import Providers
+
+
+def resolve(choice: ProviderChoice, settings: Settings) -> ProviderChoice:
+    """`auto` means openai where a key or base URL is configured, local otherwise."""
+    if choice != ProviderChoice.AUTO:
+        return choice
+    configured = settings.openai_api_key is not None or settings.openai_base_url is not None
+    return ProviderChoice.OPENAI if configured else ProviderChoice.LOCAL
+
+
+def build_providers(settings: Settings, run_blocking: Callable[..., Any]) -> Providers:
+    main = resolve(settings.provider, settings)
+    ocr = resolve(settings.ocr_provider or main, settings)
+    speech = resolve(settings.speech_provider or main, settings)
+    openai: OpenAIProvider | None = None
+    if ProviderChoice.OPENAI in (main, ocr, speech):
+        limiter = anyio.CapacityLimiter(settings.max_concurrent_provider_calls)
+        openai = OpenAIProvider.from_settings(settings, limiter)
+    return Providers(
+        text=openai if main == ProviderChoice.OPENAI else None,
+        transcriber=openai if ocr == ProviderChoice.OPENAI and openai else TesseractTranscriber(run_blocking),
+        speech=openai if speech == ProviderChoice.OPENAI and openai else EspeakSpeech(run_blocking),
+        lexicon=LocalLexicon(),
+    )

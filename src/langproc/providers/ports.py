@@ -1,0 +1,50 @@
+"""The capabilities steps need, as Protocols. Steps depend on these only.
+
+Every adapter raises `TransientError` or `PermanentError` (see `langproc.errors`), classified
+once where the provider's error is caught; a step never sees a provider's own exception type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from pydantic import BaseModel
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class SpeechAudio:
+    data: bytes
+    content_type: str
+
+
+class TextGenerator(Protocol):
+    """Structured text generation: the answer is validated against `output`."""
+
+    async def generate(self, *, task: str, system: str, user: str, output: type[M]) -> M: ...
+
+
+class Transcriber(Protocol):
+    """Reads the text of a page image in `language` (ISO 639-1)."""
+
+    async def transcribe(self, image: bytes, content_type: str, language: str) -> str: ...
+
+
+class SpeechSynthesizer(Protocol):
+    """Speaks at most `max_input_chars` characters of text per call."""
+
+    max_input_chars: int
+
+    async def speak(self, text: str, language: str) -> SpeechAudio: ...
+
+
+class Lexicon(Protocol):
+    """Lemmas and word frequencies from local data (no network)."""
+
+    def tokenize(self, text: str, language: str) -> list[str]: ...
+
+    def lemma(self, word: str, language: str) -> str: ...
+
+    def zipf_frequency(self, word: str, language: str) -> float: ...

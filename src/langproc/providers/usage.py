@@ -1,0 +1,38 @@
+"""Usage accounting: adapters add to the usage of the step that is running (a context variable)."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+from pydantic import BaseModel
+
+
+class Usage(BaseModel):
+    llm_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    tts_characters: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            llm_calls=self.llm_calls + other.llm_calls,
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            tts_characters=self.tts_characters + other.tts_characters,
+        )
+
+
+current_usage: ContextVar[Usage | None] = ContextVar("current_usage", default=None)
+
+
+def record_usage(
+    *, llm_calls: int = 0, input_tokens: int = 0, output_tokens: int = 0, tts_characters: int = 0
+) -> None:
+    """Add to the running step's usage; a no-op outside a step."""
+    usage = current_usage.get()
+    if usage is None:
+        return
+    usage.llm_calls += llm_calls
+    usage.input_tokens += input_tokens
+    usage.output_tokens += output_tokens
+    usage.tts_characters += tts_characters

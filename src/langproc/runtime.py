@@ -1,0 +1,94 @@
+"""The composition root shared by `serve` and `worker`: builds the database, providers, engine,
+executor and listener from settings, and starts and stops them in the right order."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import anyio
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from langproc.blobs import FilesystemBlobStore
+from langproc.db.engine import SessionFactory, create_engine, create_session_factory
+from langproc.events.hub import Hub
+from langproc.events.listener import PgListener, asyncpg_dsn
+from langproc.pipeline.engine import Engine
+from langproc.pipeline.executor import Executor
+from langproc.pipeline.graph import Graph
+from langproc.pipeline.language import LANGUAGE_GRAPH
+from langproc.providers.factory import build_providers
+from langproc.settings import Settings
+from langproc.steps.context import Providers
+
+T = TypeVar("T")
+
+
+def make_run_blocking(limiter: anyio.CapacityLimiter) -> Callable[..., Any]:
+    async def run_blocking(fn: Callable[..., T], *args: Any) -> T:
+        return await anyio.to_thread.run_sync(functools.partial(fn, *args), limiter=limiter)
+
+    return run_blocking
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: AsyncEngine
+    sessions: SessionFactory
+    blobs: FilesystemBlobStore
+    hub: Hub
+    graph: Graph
+    engine: Engine
+    executor: Executor
+    run_blocking: Callable[..., Any]
+    listener: PgListener | None = None
+    executor_started: bool = field(default=False)
+
+    async def start(self, *, executor: bool) -> None:
+        if self.listener is not None:
+            self.listener.start()
+        if executor:
+            self.executor.start()
+            self.executor_started = True
+
+    async def stop(self) -> None:
+        if self.executor_started:
+            await self.executor.stop(self.settings.shutdown_grace_s)
+        if self.listener is not None:
+            await self.listener.stop()
+        await self.db.dispose()
+
+
+def build_runtime(
+    settings: Settings, *, graph: Graph | None = None, providers: Providers | None = None
+) -> Runtime:
+    db = create_engine(settings)
+    sessions = create_session_factory(db)
+    blobs = FilesystemBlobStore(settings.data_dir / "blobs")
+    hub = Hub()
+    run_blocking = make_run_blocking(anyio.CapacityLimiter(settings.max_blocking_threads))
+    graph = graph or LANGUAGE_GRAPH
+    providers = providers or build_providers(settings, run_blocking)
+    engine = Engine(
+        sessions=sessions,
+        graph=graph,
+        providers=providers,
+        blobs=blobs,
+        settings=settings,
+        hub=hub,
+        run_blocking=run_blocking,
+    )
+    executor = Executor(
+        engine,
+        capacity=settings.max_concurrent_steps,
+        poll_interval_s=settings.poll_interval_s,
+        heartbeat_s=settings.heartbeat_s,
+    )
+    listener = None
+    if not settings.is_sqlite:
+        listen_url = settings.database_listen_url or settings.effective_database_url
+        listener = PgListener(asyncpg_dsn(listen_url), hub)
+    return Runtime(settings, db, sessions, blobs, hub, graph, engine, executor, run_blocking, listener)

@@ -1,0 +1,106 @@
+"""Configuration: one Settings object read from the environment and `.env`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SUPPORTED_LANGUAGES: tuple[str, ...] = (
+    "ar", "bg", "ca", "cs", "da", "de", "el", "en", "es", "et", "fi", "fr", "he", "hi", "hr",
+    "hu", "id", "it", "ja", "ko", "lt", "lv", "nl", "no", "pl", "pt", "ro", "ru", "sk", "sl",
+    "sr", "sv", "th", "tr", "uk", "vi", "zh",
+)  # fmt: skip
+
+
+class ProviderChoice(StrEnum):
+    AUTO = "auto"
+    OPENAI = "openai"
+    LOCAL = "local"
+
+
+class AuthMode(StrEnum):
+    NONE = "none"
+    JWT = "jwt"
+
+
+class LogFormat(StrEnum):
+    CONSOLE = "console"
+    JSON = "json"
+
+
+class Settings(BaseSettings):
+    """Everything configurable, from `LANGPROC_*` variables (and `.env`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LANGPROC_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    data_dir: Path = Path("./var")
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("LANGPROC_DATABASE_URL", "DATABASE_URL")
+    )
+    database_listen_url: str | None = None
+    database_pool_size: int = 10
+    database_statement_cache: bool = True
+
+    provider: ProviderChoice = ProviderChoice.AUTO
+    ocr_provider: ProviderChoice | None = None
+    speech_provider: ProviderChoice | None = None
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("LANGPROC_OPENAI_API_KEY", "OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("LANGPROC_OPENAI_BASE_URL", "OPENAI_BASE_URL")
+    )
+    text_model: str = "gpt-4.1-mini"
+    vision_model: str = "gpt-4.1-mini"
+    tts_model: str = "gpt-4o-mini-tts"
+    tts_voice: str = "alloy"
+    provider_timeout_s: float = 120.0
+
+    max_concurrent_provider_calls: int = 8
+    max_blocking_threads: int = 4
+    max_attempts: int = 5
+    retry_base_delay_s: float = 1.0
+    retry_max_delay_s: float = 300.0
+    max_concurrent_steps: int = 32
+    lease_s: float = 30.0
+    heartbeat_s: float = 1.0
+    poll_interval_s: float = 5.0
+    shutdown_grace_s: float = 20.0
+
+    max_upload_bytes: int = 10 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+    max_text_chars: int = 100_000
+    default_native_language: str = "en"
+
+    auth: AuthMode = AuthMode.NONE
+    jwt_secret: SecretStr | None = None
+    jwks_url: str | None = None
+    jwt_audience: str = "authenticated"
+    cors_origins: list[str] = []
+
+    log_level: str = "INFO"
+    log_format: LogFormat = LogFormat.CONSOLE
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        """The configured URL, normalised to an async driver; SQLite under data_dir by default."""
+        url = self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'langproc.db'}"
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+asyncpg://" + url.removeprefix(prefix)
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")

@@ -1,0 +1,64 @@
+"""What a step is given: the source, its dependencies' outputs, and the provider ports."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from langproc.errors import PermanentError
+from langproc.providers.ports import Lexicon, SpeechSynthesizer, TextGenerator, Transcriber
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Providers:
+    """The ports, chosen by settings; `text` is None when no LLM is configured."""
+
+    text: TextGenerator | None
+    transcriber: Transcriber | None
+    speech: SpeechSynthesizer | None
+    lexicon: Lexicon | None
+
+
+@dataclass(frozen=True)
+class Source:
+    id: uuid.UUID
+    language: str
+    native_language: str
+    kind: str
+    text: str | None
+    content_type: str | None
+
+
+class BlobAccess:
+    """The blob operations a step may use (reading the upload, storing audio)."""
+
+    def __init__(
+        self,
+        read_source: Callable[[], Awaitable[bytes]],
+        store: Callable[[bytes, str], Awaitable[str]],
+    ) -> None:
+        self.read_source = read_source
+        self.store = store
+
+
+@dataclass(frozen=True)
+class StepContext:
+    source: Source
+    providers: Providers
+    outputs: Mapping[str, Mapping[str, Any] | None]
+    blobs: BlobAccess
+    run_blocking: Callable[..., Awaitable[Any]]
+
+    def output_of(self, step: str, model: type[M]) -> M | None:
+        """The checkpointed output of dependency `step` (None when it was skipped without one)."""
+        if step not in self.outputs:
+            raise PermanentError(f"step input {step!r} is not a dependency of this step")
+        raw = self.outputs[step]
+        return None if raw is None else model.model_validate(raw)

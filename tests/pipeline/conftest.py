@@ -1,0 +1,146 @@
+"""A small step graph with parallel branches, and a runtime to run it on either database."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from langproc.db.engine import session_scope
+from langproc.db.models import Event, Sourcefile, SourcefileKind, StepRun
+from langproc.pipeline.graph import Graph, StepSpec
+from langproc.pipeline.services import NewSourcefile, create_sourcefile
+from langproc.runtime import Runtime, build_runtime
+from langproc.settings import Settings
+from langproc.steps.context import Providers, StepContext
+from langproc.steps.models import Text
+
+NO_PROVIDERS = Providers(text=None, transcriber=None, speech=None, lexicon=None)
+
+
+@dataclass
+class Recorder:
+    """What the test steps did: start and end times, and per-step behaviour to inject."""
+
+    spans: dict[tuple[uuid.UUID, str], list[tuple[float, float]]] = field(default_factory=dict)
+    delay_s: float = 0.2
+    behaviour: dict[str, Callable[[StepContext], Any]] = field(default_factory=dict)
+    in_flight: dict[tuple[uuid.UUID, str], int] = field(default_factory=dict)
+    max_overlap: int = 0
+
+    def step(self, name: str) -> Callable[[StepContext], Any]:
+        async def run(ctx: StepContext) -> Text:
+            key = (ctx.source.id, name)
+            self.in_flight[key] = self.in_flight.get(key, 0) + 1
+            self.max_overlap = max(self.max_overlap, self.in_flight[key])
+            start = time.monotonic()
+            try:
+                await asyncio.sleep(self.delay_s)
+                inject = self.behaviour.get(name)
+                if inject is not None:
+                    inject(ctx)
+                seen = sorted(
+                    f"{need}={out['text']}" for need, out in ctx.outputs.items() if out is not None
+                )
+                return Text(text=f"{name}({','.join(seen)})")
+            finally:
+                self.in_flight[key] -= 1
+                self.spans.setdefault(key, []).append((start, time.monotonic()))
+
+        return run
+
+
+def diamond(recorder: Recorder) -> Graph:
+    """a -> (b, c) -> d"""
+    return Graph(
+        [
+            StepSpec("a", recorder.step("a")),
+            StepSpec("b", recorder.step("b"), needs=("a",)),
+            StepSpec("c", recorder.step("c"), needs=("a",)),
+            StepSpec("d", recorder.step("d"), needs=("b", "c")),
+        ]
+    )
+
+
+def make_settings(db_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "database_url": db_url,
+        "provider": "local",
+        "poll_interval_s": 0.5,
+        "heartbeat_s": 0.2,
+        "lease_s": 5.0,
+        "retry_base_delay_s": 0.05,
+        "retry_max_delay_s": 0.2,
+        "shutdown_grace_s": 2.0,
+        "_env_file": None,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+async def runtime(db_url: str, tmp_path: Path, recorder: Recorder) -> AsyncIterator[Runtime]:
+    rt = build_runtime(make_settings(db_url, tmp_path), graph=diamond(recorder), providers=NO_PROVIDERS)
+    yield rt
+    await rt.stop()
+
+
+async def submit(rt: Runtime, count: int = 1, owner: str = "u1") -> list[uuid.UUID]:
+    ids = []
+    async with session_scope(rt.sessions) as session:
+        for i in range(count):
+            new = NewSourcefile(
+                owner=owner,
+                language="el",
+                native_language="en",
+                kind=SourcefileKind.TEXT,
+                title=f"t{i}",
+                text="κείμενο",
+            )
+            ids.append((await create_sourcefile(session, rt.graph, new)).id)
+    rt.hub.notify()
+    return ids
+
+
+async def wait_for_status(
+    rt: Runtime, ids: list[uuid.UUID], statuses: set[str], timeout: float = 20.0
+) -> dict[uuid.UUID, str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        async with rt.sessions() as session:
+            rows = await session.execute(
+                select(Sourcefile.id, Sourcefile.status).where(Sourcefile.id.in_(ids))
+            )
+            found = {row.id: row.status for row in rows}
+        if all(found.get(i) in statuses for i in ids) or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.05)
+
+
+async def steps_of(rt: Runtime, sourcefile_id: uuid.UUID) -> dict[str, StepRun]:
+    async with rt.sessions() as session:
+        rows = (
+            await session.execute(select(StepRun).where(StepRun.sourcefile_id == sourcefile_id))
+        ).scalars()
+        return {r.step: r for r in rows}
+
+
+async def events_of(rt: Runtime, sourcefile_id: uuid.UUID) -> list[Event]:
+    async with rt.sessions() as session:
+        rows = await session.execute(
+            select(Event).where(Event.sourcefile_id == sourcefile_id).order_by(Event.id)
+        )
+        return list(rows.scalars())

@@ -1,0 +1,174 @@
+"""The engine on a diamond graph: order, parallelism, checkpoints, fencing, retries, failures."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from langproc.db.base import utcnow
+from langproc.db.engine import session_scope
+from langproc.db.models import StepRun
+from langproc.errors import PermanentError, TransientError
+from langproc.pipeline.engine import Outcome
+from langproc.pipeline.services import retry_sourcefile
+from langproc.providers.usage import Usage
+from langproc.runtime import Runtime
+from langproc.steps.context import StepContext
+from tests.pipeline.conftest import Recorder, events_of, steps_of, submit, wait_for_status
+
+
+async def test_parallel_branches_run_in_dependency_order(runtime: Runtime, recorder: Recorder) -> None:
+    runtime.executor.start()
+    runtime.executor_started = True
+    [sid] = await submit(runtime)
+
+    assert (await wait_for_status(runtime, [sid], {"succeeded", "failed"}))[sid] == "succeeded"
+    span = {name: recorder.spans[(sid, name)][0] for name in "abcd"}
+    assert span["a"][1] <= span["b"][0] and span["a"][1] <= span["c"][0]
+    assert span["b"][0] < span["c"][1] and span["c"][0] < span["b"][1], "b and c ran concurrently"
+    assert span["d"][0] >= max(span["b"][1], span["c"][1])
+    steps = await steps_of(runtime, sid)
+    assert steps["d"].output == {"text": "d(b=b(a=a()),c=c(a=a()))"}
+    assert all(s.status == "succeeded" and s.attempt == 1 for s in steps.values())
+
+
+async def test_every_state_change_is_an_event_in_commit_order(
+    runtime: Runtime, recorder: Recorder
+) -> None:
+    runtime.executor.start()
+    runtime.executor_started = True
+    [sid] = await submit(runtime)
+    await wait_for_status(runtime, [sid], {"succeeded"})
+
+    events = await events_of(runtime, sid)
+    ids = [e.id for e in events]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    changes = [(e.type, e.payload.get("step"), e.payload["status"]) for e in events]
+    assert changes[0] == ("sourcefile", None, "queued")
+    assert changes[-1] == ("sourcefile", None, "succeeded")
+    for name in "abcd":
+        mine = [c[2] for c in changes if c[1] == name]
+        assert mine == ["running", "succeeded"]
+    assert ("sourcefile", None, "processing") in changes
+
+
+async def test_stale_executor_cannot_overwrite_a_newer_attempt(runtime: Runtime) -> None:
+    [sid] = await submit(runtime)
+    [first] = await runtime.engine.claim(10)
+    assert first.step == "a" and first.attempt == 1
+    async with session_scope(runtime.sessions) as session:
+        await session.execute(
+            update(StepRun)
+            .where(StepRun.id == first.step_run_id)
+            .values(lease_expires_at=utcnow() - timedelta(seconds=1))
+        )
+    other = type(runtime.engine)(
+        sessions=runtime.sessions,
+        graph=runtime.graph,
+        providers=runtime.engine.providers,
+        blobs=runtime.blobs,
+        settings=runtime.settings,
+        hub=runtime.hub,
+        run_blocking=runtime.run_blocking,
+    )
+    [second] = await other.claim(10)
+    assert second.step_run_id == first.step_run_id and second.attempt == 2
+
+    stale = Outcome("succeeded", output={"text": "stale"})  # type: ignore[arg-type]
+    fresh = Outcome("succeeded", output={"text": "fresh"})  # type: ignore[arg-type]
+    assert await runtime.engine.checkpoint(first, stale, Usage()) is False
+    assert await other.checkpoint(second, fresh, Usage()) is True
+    assert (await steps_of(runtime, sid))["a"].output == {"text": "fresh"}
+    succeeded = [e for e in await events_of(runtime, sid) if e.payload.get("status") == "succeeded"]
+    assert len(succeeded) == 1
+
+
+async def test_transient_errors_retry_with_backoff_honouring_retry_after(
+    runtime: Runtime, recorder: Recorder
+) -> None:
+    failures = {"left": 2}
+
+    def flaky(_ctx: StepContext) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise TransientError("429 rate limited", retry_after_s=0.4)
+
+    recorder.behaviour["b"] = flaky
+    runtime.executor.start()
+    runtime.executor_started = True
+    [sid] = await submit(runtime)
+
+    assert (await wait_for_status(runtime, [sid], {"succeeded", "failed"}))[sid] == "succeeded"
+    spans = recorder.spans[(sid, "b")]
+    assert len(spans) == 3
+    gaps = [spans[i + 1][0] - spans[i][1] for i in range(2)]
+    assert all(gap >= 0.4 for gap in gaps), gaps
+    steps = await steps_of(runtime, sid)
+    assert steps["b"].attempt == 3 and steps["b"].error_type is None
+    retrying = [e for e in await events_of(runtime, sid) if e.payload.get("status") == "retrying"]
+    assert len(retrying) == 2
+    assert retrying[0].payload["error"]["retryable"] is True
+    assert retrying[0].payload["next_attempt_at"] is not None
+
+
+async def test_permanent_failure_keeps_other_branches_and_retry_completes_it(
+    runtime: Runtime, recorder: Recorder
+) -> None:
+    broken = {"yes": True}
+
+    def fail(_ctx: StepContext) -> None:
+        if broken["yes"]:
+            raise PermanentError("the API key was rejected: set OPENAI_API_KEY")
+
+    recorder.behaviour["c"] = fail
+    runtime.executor.start()
+    runtime.executor_started = True
+    [sid] = await submit(runtime)
+
+    assert (await wait_for_status(runtime, [sid], {"succeeded", "failed"}))[sid] == "failed"
+    steps = await steps_of(runtime, sid)
+    assert steps["b"].status == "succeeded" and steps["b"].output is not None
+    assert steps["c"].status == "failed" and steps["c"].attempt == 1
+    assert steps["c"].error_message == "the API key was rejected: set OPENAI_API_KEY"
+    assert steps["c"].error_retryable is False
+    assert steps["d"].status == "pending"
+
+    broken["yes"] = False
+    async with session_scope(runtime.sessions) as session:
+        await retry_sourcefile(session, runtime.graph, sid, "u1", None)
+    runtime.executor.wake()
+    assert (await wait_for_status(runtime, [sid], {"succeeded", "failed"}))[sid] == "succeeded"
+    assert len(recorder.spans[(sid, "b")]) == 1, "the finished branch was not run again"
+
+
+async def test_attempts_are_bounded(runtime: Runtime, recorder: Recorder) -> None:
+    def always(_ctx: StepContext) -> None:
+        raise TransientError("503 from the provider")
+
+    recorder.behaviour["a"] = always
+    runtime.settings.max_attempts = 3
+    runtime.executor.start()
+    runtime.executor_started = True
+    [sid] = await submit(runtime)
+
+    assert (await wait_for_status(runtime, [sid], {"succeeded", "failed"}))[sid] == "failed"
+    step = (await steps_of(runtime, sid))["a"]
+    assert step.attempt == 3 and step.status == "failed"
+    assert step.error_type == "TransientError" and step.error_retryable is False
+
+
+async def test_retry_of_named_steps_reruns_exactly_them_and_downstream(
+    runtime: Runtime, recorder: Recorder
+) -> None:
+    runtime.executor.start()
+    runtime.executor_started = True
+    [sid] = await submit(runtime)
+    await wait_for_status(runtime, [sid], {"succeeded"})
+
+    async with session_scope(runtime.sessions) as session:
+        await retry_sourcefile(session, runtime.graph, sid, "u1", ["b"])
+    runtime.executor.wake()
+    await wait_for_status(runtime, [sid], {"succeeded"})
+    runs = {name: len(recorder.spans[(sid, name)]) for name in "abcd"}
+    assert runs == {"a": 1, "b": 2, "c": 1, "d": 2}

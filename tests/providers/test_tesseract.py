@@ -1,0 +1,103 @@
+"""TesseractTranscriber against the real tesseract binary and the sample pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio.to_thread
+import pytest
+
+from langproc.errors import PermanentError
+from langproc.providers.tesseract import (
+    TESSERACT_LANGUAGES,
+    TesseractTranscriber,
+    debian_package,
+)
+from langproc.steps.images import prepare_image
+from langproc.steps.text import normalize_text
+
+SAMPLES = Path("/work/shared/samples")
+T = TypeVar("T")
+
+
+async def run_blocking(fn: Callable[..., T], *args: Any) -> T:
+    return await anyio.to_thread.run_sync(fn, *args)
+
+
+def character_error_rate(expected: str, actual: str) -> float:
+    """Levenshtein distance between the two texts, per character of `expected`."""
+    previous = list(range(len(actual) + 1))
+    for i, e in enumerate(expected, start=1):
+        current = [i]
+        for j, a in enumerate(actual, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (e != a)))
+        previous = current
+    return previous[-1] / max(len(expected), 1)
+
+
+def test_character_error_rate() -> None:
+    assert character_error_rate("kitten", "kitten") == 0
+    assert character_error_rate("kitten", "sitting") == pytest.approx(3 / 6)
+    assert character_error_rate("abc", "") == 1
+
+
+async def ocr_sample(name: str, *, prepare: bool) -> tuple[str, float]:
+    data = (SAMPLES / name).read_bytes()
+    content_type = "image/png" if name.endswith(".png") else "image/jpeg"
+    if prepare:
+        image = await run_blocking(lambda: prepare_image(data, max_pixels=40_000_000))
+        data, content_type = image.data, image.content_type
+    raw = await TesseractTranscriber(run_blocking).transcribe(data, content_type, "el")
+    text = normalize_text(raw)
+    expected = normalize_text((SAMPLES / name).with_suffix(".txt").read_text(encoding="utf-8"))
+    return text, character_error_rate(expected, text)
+
+
+@pytest.mark.parametrize("prepare", [False, True])
+async def test_greek_paragraph_is_read_with_hyphenation_rejoined(prepare: bool) -> None:
+    text, cer = await ocr_sample("el-book-paragraph.png", prepare=prepare)
+    assert cer < 0.05, text
+    assert "άρχισαν" in text
+    assert "φλόγες" in text
+
+
+@pytest.mark.parametrize("prepare", [False, True])
+async def test_greek_photographed_line_is_read(prepare: bool) -> None:
+    text, cer = await ocr_sample("el-book-line.jpg", prepare=prepare)
+    assert cer < 0.05, text
+    assert "Δυστυχία" in text
+
+
+async def test_missing_language_pack_names_the_debian_package() -> None:
+    transcriber = TesseractTranscriber(run_blocking)
+    assert "jpn" not in await transcriber.installed_languages(), "test needs jpn absent"
+    data = (SAMPLES / "el-book-paragraph.png").read_bytes()
+    with pytest.raises(PermanentError, match=r"apt-get install tesseract-ocr-jpn"):
+        await transcriber.transcribe(data, "image/png", "ja")
+
+
+async def test_unknown_language_is_a_permanent_error() -> None:
+    data = (SAMPLES / "el-book-paragraph.png").read_bytes()
+    with pytest.raises(PermanentError, match=r"does not support language 'xx'"):
+        await TesseractTranscriber(run_blocking).transcribe(data, "image/png", "xx")
+
+
+async def test_missing_binary_says_how_to_install_it() -> None:
+    transcriber = TesseractTranscriber(run_blocking, executable="/nonexistent/tesseract")
+    data = (SAMPLES / "el-book-paragraph.png").read_bytes()
+    with pytest.raises(PermanentError, match=r"apt-get install tesseract-ocr`"):
+        await transcriber.transcribe(data, "image/png", "el")
+
+
+async def test_unreadable_image_is_a_permanent_error() -> None:
+    with pytest.raises(PermanentError, match="cannot be read"):
+        await TesseractTranscriber(run_blocking).transcribe(b"not an image", "image/png", "el")
+
+
+def test_language_table_covers_the_common_languages() -> None:
+    assert len(TESSERACT_LANGUAGES) >= 25
+    expected = {"el": "ell", "fr": "fra", "es": "spa", "de": "deu", "en": "eng", "it": "ita"}
+    assert expected.items() <= TESSERACT_LANGUAGES.items()
+    assert debian_package("chi_sim") == "tesseract-ocr-chi-sim"
