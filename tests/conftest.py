@@ -31,7 +31,9 @@ def pg_server(request: pytest.FixtureRequest) -> str:
     if url:
         return url
     proc = request.getfixturevalue("postgresql_proc")
-    return f"postgresql+asyncpg://{proc.user}:{proc.password or ''}@{proc.host}:{proc.port}/postgres"
+    return (
+        f"postgresql+asyncpg://{proc.user}:{proc.password or ''}@{proc.host}:{proc.port}/postgres"
+    )
 
 
 @pytest.fixture(scope="session")

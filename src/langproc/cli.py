@@ -19,7 +19,9 @@ app = typer.Typer(help="Durable processing of language-learning content.", no_ar
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Default: 127.0.0.1 without auth, else 0.0.0.0.")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Default: 127.0.0.1 without auth, else 0.0.0.0.")
+    ] = None,
     port: Annotated[int, typer.Option()] = 8000,
 ) -> None:
     """Run the API and the pipeline executor in one process."""

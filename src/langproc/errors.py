@@ -1,19 +1,19 @@
 """The exception tree of langproc. Each error carries the HTTP status the API answers with.
 
-    LangprocError
-    ├── BadRequest (422)
-    │   ├── UnsupportedLanguage
-    │   └── InvalidInput
-    ├── NotFound (404)
-    ├── Conflict (409)
-    ├── PayloadTooLarge (413)
-    ├── UnsupportedMediaType (415)
-    ├── Unauthorized (401)
-    ├── DatabaseUnavailable (503)
-    └── StepError                 raised by steps and providers, never rendered by the API
-        ├── TransientError        retried with backoff (rate limits, 5xx, timeouts, bad output)
-        ├── PermanentError        fails the step at once with a message a user can act on
-        └── StepSkipped           the step cannot run in this configuration; it ends `skipped`
+LangprocError
+├── BadRequest (422)
+│   ├── UnsupportedLanguage
+│   └── InvalidInput
+├── NotFound (404)
+├── Conflict (409)
+├── PayloadTooLarge (413)
+├── UnsupportedMediaType (415)
+├── Unauthorized (401)
+├── DatabaseUnavailable (503)
+└── StepError                 raised by steps and providers, never rendered by the API
+    ├── TransientError        retried with backoff (rate limits, 5xx, timeouts, bad output)
+    ├── PermanentError        fails the step at once with a message a user can act on
+    └── StepSkipped           the step cannot run in this configuration; it ends `skipped`
 """
 
 from __future__ import annotations

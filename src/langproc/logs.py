@@ -32,7 +32,8 @@ class JsonFormatter(logging.Formatter):
 class ConsoleFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         fields = " ".join(f"{k}={v}" for k, v in _fields(record).items())
-        line = f"{self.formatTime(record, '%H:%M:%S')} {record.levelname:<7} {record.getMessage()} {fields}"
+        at = self.formatTime(record, "%H:%M:%S")
+        line = f"{at} {record.levelname:<7} {record.getMessage()} {fields}"
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line.rstrip()
@@ -40,7 +41,9 @@ class ConsoleFormatter(logging.Formatter):
 
 def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter() if settings.log_format == LogFormat.JSON else ConsoleFormatter())
+    handler.setFormatter(
+        JsonFormatter() if settings.log_format == LogFormat.JSON else ConsoleFormatter()
+    )
     handler.formatter.converter = __import__("time").gmtime  # type: ignore[union-attr]
     root = logging.getLogger()
     root.handlers[:] = [handler]

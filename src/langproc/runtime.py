@@ -91,4 +91,6 @@ def build_runtime(
     if not settings.is_sqlite:
         listen_url = settings.database_listen_url or settings.effective_database_url
         listener = PgListener(asyncpg_dsn(listen_url), hub)
-    return Runtime(settings, db, sessions, blobs, hub, graph, engine, executor, run_blocking, listener)
+    return Runtime(
+        settings, db, sessions, blobs, hub, graph, engine, executor, run_blocking, listener
+    )

@@ -79,11 +79,17 @@ def fault_error(fault: Fault, body: Mapping[str, Any], retry_after_s: float) -> 
     return None
 
 
+def schema_name(body: Mapping[str, Any]) -> str | None:
+    response_format = body.get("response_format")
+    if not isinstance(response_format, dict) or response_format.get("type") != "json_schema":
+        return None
+    return str(response_format.get("json_schema", {}).get("name", "")) or None
+
+
 def chat_task(body: Mapping[str, Any]) -> str:
     """The name faults match: the JSON-schema name, else `transcribe` (image) or `chat`."""
-    schema_name = (body.get("response_format") or {}).get("json_schema", {}).get("name")
-    if schema_name:
-        return str(schema_name)
+    if name := schema_name(body):
+        return name
     return "transcribe" if message_parts(body.get("messages", []))[1] else "chat"
 
 
@@ -93,7 +99,9 @@ def message_parts(messages: list[dict[str, Any]]) -> tuple[list[str], list[bytes
     images: list[bytes] = []
     for message in messages:
         content = message.get("content")
-        parts = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
+        parts: list[dict[str, Any]] = (
+            [{"type": "text", "text": content}] if isinstance(content, str) else content or []
+        )
         for part in parts:
             if part.get("type") == "text" and message.get("role") == "user":
                 texts.append(part["text"])

@@ -4,7 +4,8 @@
 What the fake answers, by property name (array items use the singular of the array's name):
 - The source is the last user message (or the text registered for an image). A list of short
   lines (lemmas, maybe with tab-separated details) gives its first column as the words, and
-  sentences of the form `«lemma»: <a sentence of a Greek fallback text>`.
+  sentences of the form `«lemma»: <a sentence of a Greek fallback text>`; a second
+  tab-separated column is used as the `part_of_speech` of that word.
 - `text`: the source text; `sentence`, `phrase`, `wordform`/`word`: a sentence, a run of two or
   three words, or a word taken from the source, in order and without repeats while they last.
   An object holding one of these fields is anchored to that fragment, and its other fields
@@ -15,8 +16,9 @@ What the fake answers, by property name (array items use the singular of the arr
 - `part_of_speech`, `inflection`, `cefr_level`, `register`, `etymology`, `mnemonic`, `notes`:
   plausible values from small fixed vocabularies.
 - numbers stay inside the schema's bounds (`frequency` defaults to a Zipf value, `centrality` to
-  0..1); arrays have 1-5 items within minItems/maxItems; enums and consts are honoured; `$ref`,
-  `anyOf` and nullable types are followed (the first non-null variant).
+  0..1); arrays have 1-5 items (translations 1-2, synonyms 1-3) within minItems/maxItems; enums
+  and consts are honoured; `$ref`, `anyOf` and nullable types are followed (the first non-null
+  variant).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ _INFLECTIONS = ("nominative singular", "accusative plural", "present, 3rd person
                 "past, 1st person plural", "genitive singular")  # fmt: skip
 _CEFR = ("A1", "A2", "B1", "B2", "C1", "C2")
 _REGISTERS = ("neutral", "formal", "informal", "literary")
+_MAX_ITEMS = {"translations": 2, "synonyms": 3}
 
 
 class SourceText:
@@ -54,6 +57,12 @@ class SourceText:
         entries = [line.split("\t")[0].strip() for line in lines]
         # A list of lemmas (one per line, maybe tab-separated details) rather than prose.
         listing = len(lines) > 1 and all(len(e.split()) <= 3 and len(e) < 40 for e in entries)
+        # The second column of a listing, e.g. the part of speech given with each lemma.
+        self.details = (
+            {e: line.split("\t")[1].strip() for e, line in zip(entries, lines, strict=True)}
+            if listing and all("\t" in line for line in lines)
+            else {}
+        )
         seen: set[str] = set()
         self.words: list[str] = []
         for word in entries if listing else _WORD.findall(text):
@@ -167,8 +176,8 @@ class SchemaFaker:
 
     def _array(self, schema: dict[str, Any], hint: str, anchor: _Anchor | None) -> list[Any]:
         low = max(int(schema.get("minItems", 1)), 0)
-        high = max(int(schema.get("maxItems", max(5, low))), low)
-        count = self.rng.randint(low, min(high, max(5, low)))
+        high = max(int(schema.get("maxItems", _MAX_ITEMS.get(hint, 5))), low)
+        count = self.rng.randint(low, min(high, max(_MAX_ITEMS.get(hint, 5), low)))
         item_schema: dict[str, Any] = schema.get("items", {})
         items: list[Any] = []
         for i in range(count * 3):
@@ -228,12 +237,13 @@ class SchemaFaker:
         if hint == "synonym":
             return src.next_word().lower()
         known = {
-            "part_of_speech": _POS[len(fragment or "") % len(_POS)],
+            "part_of_speech": src.details.get(fragment or "")
+            or _POS[len(fragment or "") % len(_POS)],
             "inflection": _INFLECTIONS[len(fragment or "") % len(_INFLECTIONS)],
             "cefr_level": self.rng.choice(_CEFR),
             "register": self.rng.choice(_REGISTERS),
             "etymology": f"From an older form of «{fragment or src.next_word()}».",
-            "mnemonic": f"Picture «{fragment or src.next_word()}» written on a door you open daily.",
+            "mnemonic": f"Picture «{fragment or src.next_word()}» written on your front door.",
             "notes": "Common in everyday speech.",
         }
         return known.get(hint) or src.next_word()

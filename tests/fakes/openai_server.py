@@ -43,6 +43,7 @@ from tests.fakes.openai_answers import (
     chat_task,
     error_response,
     fault_error,
+    schema_name,
     speech,
 )
 
@@ -70,6 +71,12 @@ class Stats:
 class FakeOpenAI:
     """An OpenAI-compatible HTTP server in a background thread; counters and faults are live."""
 
+    latency_ms: float
+    transient_failure_ratio: float
+    transient_faults: tuple[Fault, ...]
+    retry_after_s: float
+    slow_response_s: float
+
     def __init__(
         self,
         *,
@@ -87,10 +94,10 @@ class FakeOpenAI:
         seed: int = 0,
     ) -> None:
         self.host, self.port = host, port
-        self._initial = (latency_ms, transient_failure_ratio, transient_faults, retry_after_s)
-        self.latency_ms, self.transient_failure_ratio = latency_ms, transient_failure_ratio
-        self.transient_faults, self.retry_after_s = transient_faults, retry_after_s
-        self.slow_response_s = slow_response_s
+        self._initial = (
+            latency_ms, transient_failure_ratio, transient_faults, retry_after_s, slow_response_s
+        )  # fmt: skip
+        self._restore()
         self.api_key, self.models = api_key, models
         self.images: dict[str, str] = dict(images or {})
         if samples_dir is not None:
@@ -209,9 +216,11 @@ class FakeOpenAI:
             self._forced.clear()
             self._reset_counters()
             self.requests.clear()
-        self.latency_ms, self.transient_failure_ratio, self.transient_faults, self.retry_after_s = (
-            self._initial
-        )
+        self._restore()
+
+    def _restore(self) -> None:
+        self.latency_ms, self.transient_failure_ratio, self.transient_faults = self._initial[:3]
+        self.retry_after_s, self.slow_response_s = self._initial[3:]
 
     def _reset_counters(self) -> None:
         self._by_endpoint: Counter[str] = Counter()
@@ -264,12 +273,8 @@ class FakeOpenAI:
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
             self._by_endpoint[endpoint] += 1
             self._by_task[task] += 1
-            if (
-                schema_name := (body.get("response_format") or {})
-                .get("json_schema", {})
-                .get("name")
-            ):
-                self._by_schema[schema_name] += 1
+            if endpoint == CHAT and (name := schema_name(body)):
+                self._by_schema[name] += 1
             self.requests.append({"path": endpoint, "body": body, "headers": dict(request.headers)})
             del self.requests[:-1000]
         try:

@@ -93,7 +93,9 @@ def recorder() -> Recorder:
 
 @pytest.fixture
 async def runtime(db_url: str, tmp_path: Path, recorder: Recorder) -> AsyncIterator[Runtime]:
-    rt = build_runtime(make_settings(db_url, tmp_path), graph=diamond(recorder), providers=NO_PROVIDERS)
+    rt = build_runtime(
+        make_settings(db_url, tmp_path), graph=diamond(recorder), providers=NO_PROVIDERS
+    )
     yield rt
     await rt.stop()
 
@@ -116,9 +118,9 @@ async def submit(rt: Runtime, count: int = 1, owner: str = "u1") -> list[uuid.UU
 
 
 async def wait_for_status(
-    rt: Runtime, ids: list[uuid.UUID], statuses: set[str], timeout: float = 20.0
+    rt: Runtime, ids: list[uuid.UUID], statuses: set[str], within_s: float = 20.0
 ) -> dict[uuid.UUID, str]:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within_s
     while True:
         async with rt.sessions() as session:
             rows = await session.execute(

@@ -1,5 +1,7 @@
 """LocalLexicon: simplemma lemmas, wordfreq frequencies, tokenization."""
 
+# ruff: noqa: RUF001 (sample sentences in Greek and French, not confusable Latin)
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -55,12 +57,32 @@ def test_unsupported_languages_fall_back_without_crashing() -> None:
 
 def test_tokenize_keeps_words_and_drops_punctuation_and_numbers() -> None:
     text = "Ο Ιάσωνας πλησίασε τα βόδια, που άρχισαν... το 1821 (!)"
-    assert tokenize(text, "el") == ["Ο", "Ιάσωνας", "πλησίασε", "τα", "βόδια", "που", "άρχισαν", "το"]
+    assert tokenize(text, "el") == [
+        "Ο",
+        "Ιάσωνας",
+        "πλησίασε",
+        "τα",
+        "βόδια",
+        "που",
+        "άρχισαν",
+        "το",
+    ]
 
 
 def test_tokenize_splits_french_elisions_but_keeps_compounds() -> None:
     words = tokenize("L'homme qu'il a vu aujourd'hui, c’est-à-dire 3,5 fois.", "fr")
-    assert words == ["L'", "homme", "qu'", "il", "a", "vu", "aujourd'hui", "c’", "est-à-dire", "fois"]
+    assert words == [
+        "L'",
+        "homme",
+        "qu'",
+        "il",
+        "a",
+        "vu",
+        "aujourd'hui",
+        "c’",
+        "est-à-dire",
+        "fois",
+    ]
     assert LocalLexicon().lemma("L'", "fr") == "le"
 
 

@@ -43,8 +43,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_exception_handler(LangprocError, _langproc_error)  # type: ignore[arg-type]
-    app.add_exception_handler(OperationalError, _database_unavailable)  # type: ignore[arg-type]
-    app.add_exception_handler(InterfaceError, _database_unavailable)  # type: ignore[arg-type]
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(InterfaceError, _database_unavailable)
     app.include_router(health.router)
     app.include_router(sourcefiles.router)
     if settings.cors_origins:

@@ -23,11 +23,11 @@ class Hub:
         for callback in self._subscribers:
             callback()
 
-    async def wait(self, timeout: float | None) -> bool:
-        """Wait for the next notify; False when `timeout` passed first."""
+    async def wait(self, within_s: float | None) -> bool:
+        """Wait for the next notify; False when `within_s` passed first."""
         event = self._event
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(within_s):
                 await event.wait()
         except TimeoutError:
             return False

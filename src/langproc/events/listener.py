@@ -46,7 +46,7 @@ class PgListener:
             connection: Any = None
             try:
                 connection = await asyncpg.connect(self.dsn)
-                connection.add_termination_listener(lambda _c: lost.set())
+                connection.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await connection.add_listener(CHANNEL, self._on_notify)
                 self.connected.set()
                 delay = 0.5

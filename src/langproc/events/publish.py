@@ -36,11 +36,13 @@ async def publish(
     delivered at commit.
     """
     at = utcnow()
-    postgres = session.bind.dialect.name == "postgresql"
+    postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENT_LOCK_KEY})
     data = {"sourcefile_id": str(sourcefile_id), **payload, "at": iso(at)}
-    session.add(Event(sourcefile_id=sourcefile_id, owner=owner, type=type, payload=data, created_at=at))
+    session.add(
+        Event(sourcefile_id=sourcefile_id, owner=owner, type=type, payload=data, created_at=at)
+    )
     await session.flush()
     if postgres:
         await session.execute(text(f"NOTIFY {CHANNEL}"))

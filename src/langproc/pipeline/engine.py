@@ -212,7 +212,11 @@ class Engine:
                 output: BaseModel = await spec.run(claim.context)
             outcome = Outcome(StepStatus.SUCCEEDED, output=output.model_dump(mode="json"))
         except StepSkipped as skipped:
-            data = skipped.output.model_dump(mode="json") if isinstance(skipped.output, BaseModel) else None
+            data = (
+                skipped.output.model_dump(mode="json")
+                if isinstance(skipped.output, BaseModel)
+                else None
+            )
             outcome = Outcome(StepStatus.SKIPPED, output=data, error=skipped)
         except TimeoutError:
             error = TransientError(f"the step did not finish within {spec.timeout_s:g} s")
@@ -220,14 +224,24 @@ class Engine:
         except StepError as error:
             outcome = self._failure(claim, error)
         except Exception as exc:  # a bug in a step must not kill the executor
-            log.exception("step.crashed", extra={"sourcefile_id": str(claim.sourcefile_id), "step": claim.step})
-            outcome = self._failure(claim, PermanentError(f"internal error in step {claim.step}: {exc!r}"))
+            log.exception(
+                "step.crashed",
+                extra={"sourcefile_id": str(claim.sourcefile_id), "step": claim.step},
+            )
+            outcome = self._failure(
+                claim, PermanentError(f"internal error in step {claim.step}: {exc!r}")
+            )
         duration_ms = round((time.monotonic() - started) * 1000)
         stored = await self.checkpoint(claim, outcome, usage)
         log.info(
             "step.%s",
             outcome.status if stored else "stale",
-            extra={"sourcefile_id": str(claim.sourcefile_id), "step": claim.step, "attempt": claim.attempt, "duration_ms": duration_ms},
+            extra={
+                "sourcefile_id": str(claim.sourcefile_id),
+                "step": claim.step,
+                "attempt": claim.attempt,
+                "duration_ms": duration_ms,
+            },
         )
 
     def _failure(self, claim: Claim, error: StepError) -> Outcome:
@@ -243,13 +257,19 @@ class Engine:
             cap_s=self.settings.retry_max_delay_s,
             retry_after_s=error.retry_after_s if isinstance(error, TransientError) else None,
         )
-        return Outcome(StepStatus.RETRYING, error=error, next_attempt_at=utcnow() + timedelta(seconds=delay))
+        return Outcome(
+            StepStatus.RETRYING, error=error, next_attempt_at=utcnow() + timedelta(seconds=delay)
+        )
 
     async def checkpoint(self, claim: Claim, outcome: Outcome, usage: Usage) -> bool:
         """Store the outcome if this executor still holds the claimed attempt."""
         error = outcome.error
         error_json = (
-            {"type": error.type_name, "message": error.message, "retryable": outcome.status == StepStatus.RETRYING}
+            {
+                "type": error.type_name,
+                "message": error.message,
+                "retryable": outcome.status == StepStatus.RETRYING,
+            }
             if error
             else None
         )
@@ -284,7 +304,9 @@ class Engine:
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 return False
-            change = StepChange(claim.step, outcome.status, claim.attempt, error_json, outcome.next_attempt_at)
+            change = StepChange(
+                claim.step, outcome.status, claim.attempt, error_json, outcome.next_attempt_at
+            )
             await settle(session, self.graph, sourcefile, [change])
         self.hub.notify()
         return True

@@ -1,4 +1,4 @@
-"""Checks an upload before anything is stored: what it is (from its bytes), and that it is usable."""
+"""Checks an upload before anything is stored: what it is (from its bytes), and that it works."""
 
 from __future__ import annotations
 
@@ -67,7 +67,8 @@ async def check_upload(
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidInput(
-            f"the text file is not valid UTF-8 (byte {exc.start}): save it as UTF-8 and upload it again"
+            f"the text file is not valid UTF-8 (byte {exc.start}): save it as UTF-8 and upload "
+            "it again"
         ) from exc
     if filename and not filename.lower().endswith(".txt"):
         raise UnsupportedMediaType(f"{filename!r} is not a supported file: send {ACCEPTED}")

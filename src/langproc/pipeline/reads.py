@@ -14,7 +14,9 @@ from langproc.db.models import DONE_STEP_STATUSES, Sourcefile, StepRun
 from langproc.errors import InvalidInput
 
 
-async def step_runs(session: AsyncSession, sourcefile_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[StepRun]]:
+async def step_runs(
+    session: AsyncSession, sourcefile_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[StepRun]]:
     rows = (
         await session.execute(
             select(StepRun).where(StepRun.sourcefile_id.in_(sourcefile_ids)).order_by(StepRun.id)
@@ -67,7 +69,11 @@ def detail(sourcefile: Sourcefile, runs: list[StepRun]) -> dict[str, Any]:
                 "finished_at": r.finished_at,
                 "next_attempt_at": r.next_attempt_at,
                 "error": (
-                    {"type": r.error_type, "message": r.error_message, "retryable": bool(r.error_retryable)}
+                    {
+                        "type": r.error_type,
+                        "message": r.error_message,
+                        "retryable": bool(r.error_retryable),
+                    }
                     if r.error_type
                     else None
                 ),
@@ -100,7 +106,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         created, ident = raw.split("|")
         return datetime.fromisoformat(created), uuid.UUID(ident)
     except ValueError as exc:
-        raise InvalidInput("the cursor is not valid: pass the next_cursor of a previous page") from exc
+        raise InvalidInput(
+            "the cursor is not valid: pass the next_cursor of a previous page"
+        ) from exc
 
 
 async def list_sourcefiles(
@@ -113,7 +121,10 @@ async def list_sourcefiles(
     if cursor is not None:
         created, ident = decode_cursor(cursor)
         query = query.where(
-            or_(Sourcefile.created_at < created, and_(Sourcefile.created_at == created, Sourcefile.id < ident))
+            or_(
+                Sourcefile.created_at < created,
+                and_(Sourcefile.created_at == created, Sourcefile.id < ident),
+            )
         )
     page = list(
         (

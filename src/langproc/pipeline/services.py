@@ -171,7 +171,9 @@ async def cancel_sourcefile(
     return sourcefile
 
 
-async def delete_sourcefile(session: AsyncSession, sourcefile_id: uuid.UUID, owner: str) -> list[str]:
+async def delete_sourcefile(
+    session: AsyncSession, sourcefile_id: uuid.UUID, owner: str
+) -> list[str]:
     """Delete the sourcefile with its steps and events; returns blob keys nobody else uses."""
     sourcefile, _ = await _locked_owned(session, sourcefile_id, owner)
     keys = [sourcefile.blob_key] if sourcefile.blob_key else []

@@ -112,5 +112,9 @@ async def settle(
     await session.flush()
     for type_, payload in events:
         await publish(
-            session, sourcefile_id=sourcefile.id, owner=sourcefile.owner, type=type_, payload=payload
+            session,
+            sourcefile_id=sourcefile.id,
+            owner=sourcefile.owner,
+            type=type_,
+            payload=payload,
         )

@@ -1,1 +1,2 @@
-"""Provider ports (Protocols) and their adapters: OpenAI-compatible, Tesseract, espeak-ng, simplemma/wordfreq."""
+"""Provider ports (Protocols) and their adapters: OpenAI-compatible, Tesseract, espeak-ng,
+simplemma/wordfreq."""

@@ -33,7 +33,9 @@ def build_providers(settings: Settings, run_blocking: Callable[..., Any]) -> Pro
         openai = OpenAIProvider.from_settings(settings, limiter)
     return Providers(
         text=openai if main == ProviderChoice.OPENAI else None,
-        transcriber=openai if ocr == ProviderChoice.OPENAI and openai else TesseractTranscriber(run_blocking),
+        transcriber=openai
+        if ocr == ProviderChoice.OPENAI and openai
+        else TesseractTranscriber(run_blocking),
         speech=openai if speech == ProviderChoice.OPENAI and openai else EspeakSpeech(run_blocking),
         lexicon=LocalLexicon(),
     )

@@ -40,7 +40,9 @@ class Phrases(BaseModel):
 
 class Lemma(BaseModel):
     # `register` is a BaseModel attribute, so the field has another name and the SPEC's alias.
-    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True, validate_by_alias=True)
+    model_config = ConfigDict(
+        serialize_by_alias=True, validate_by_name=True, validate_by_alias=True
+    )
 
     lemma: str
     part_of_speech: str = ""

@@ -58,5 +58,9 @@ async def speak_sentences(ctx: StepContext) -> SentenceAudios:
     items = []
     for index, sentence in enumerate(sentences.sentences):
         audio = await speech.speak(sentence.sentence, ctx.source.language)
-        items.append(SentenceAudio(sentence_index=index, audio=await _store(ctx, audio, len(sentence.sentence))))
+        items.append(
+            SentenceAudio(
+                sentence_index=index, audio=await _store(ctx, audio, len(sentence.sentence))
+            )
+        )
     return SentenceAudios(items=items)

@@ -16,8 +16,8 @@ _SAFETY_MAX_PIXELS = 200_000_000
 
 async def transcribe(ctx: StepContext) -> Text:
     if ctx.source.kind == "text":
-        text = Text(text=normalize_text(ctx.source.text or ""))
-        raise StepSkipped("a text upload needs no transcription", output=text)
+        uploaded = Text(text=normalize_text(ctx.source.text or ""))
+        raise StepSkipped("a text upload needs no transcription", output=uploaded)
     transcriber = ctx.providers.transcriber
     if transcriber is None:
         raise StepSkipped("no OCR or vision provider is configured")

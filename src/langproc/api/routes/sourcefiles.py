@@ -87,7 +87,7 @@ async def create_sourcefile(
         new = await _from_form(request, runtime, owner)
     else:
         raise UnsupportedMediaType(
-            "send a JSON body {\"text\": ..., \"language\": ...} or multipart/form-data with a file"
+            'send a JSON body {"text": ..., "language": ...} or multipart/form-data with a file'
         )
     new = services.NewSourcefile(**{**new.__dict__, "idempotency_key": idempotency_key})
     sourcefile = await services.create_sourcefile(session, runtime.graph, new)
@@ -126,7 +126,9 @@ async def _from_form(request: Request, runtime: Runtime, owner: str) -> services
         raise InvalidInput("`language` is required: the ISO 639-1 code of the studied language")
     native = form.get("native_language")
     title = form.get("title")
-    intake = await check_upload(await upload.read(), upload.filename, settings, runtime.run_blocking)
+    intake = await check_upload(
+        await upload.read(), upload.filename, settings, runtime.run_blocking
+    )
     blob_key = await runtime.blobs.put(intake.data) if intake.data is not None else None
     return services.NewSourcefile(
         owner=owner,
@@ -170,7 +172,9 @@ async def list_sourcefiles(
     response_model=SourcefileRead,
     responses=ERRORS,
 )
-async def get_sourcefile(sourcefile_id: uuid.UUID, session: Session, owner: Owner) -> dict[str, Any]:
+async def get_sourcefile(
+    sourcefile_id: uuid.UUID, session: Session, owner: Owner
+) -> dict[str, Any]:
     return await _read(session, await services.get_owned(session, sourcefile_id, owner))
 
 
@@ -191,7 +195,9 @@ async def retry_sourcefile(
     body: RetryRequest | None = None,
 ) -> dict[str, Any]:
     steps = body.steps if body is not None else None
-    sourcefile = await services.retry_sourcefile(session, runtime.graph, sourcefile_id, owner, steps)
+    sourcefile = await services.retry_sourcefile(
+        session, runtime.graph, sourcefile_id, owner, steps
+    )
     background.add_task(runtime.executor.wake)
     return await _read(session, sourcefile)
 

@@ -33,9 +33,7 @@ def upgrade() -> None:
         sa.Column("type", sa.String(length=32), nullable=False),
         sa.Column(
             "payload",
-            sa.JSON().with_variant(
-                postgresql.JSONB(astext_type=sa.Text()), "postgresql"
-            ),
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
         sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
@@ -43,9 +41,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("event", schema=None) as batch_op:
         batch_op.create_index("ix_event_owner_id", ["owner", "id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_event_sourcefile_id"), ["sourcefile_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_event_sourcefile_id"), ["sourcefile_id"], unique=False)
 
     op.create_table(
         "sourcefile",
@@ -68,9 +64,7 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("sourcefile", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_sourcefile_owner_created", ["owner", "created_at"], unique=False
-        )
+        batch_op.create_index("ix_sourcefile_owner_created", ["owner", "created_at"], unique=False)
 
     op.create_table(
         "step_run",
@@ -96,16 +90,12 @@ def upgrade() -> None:
         sa.Column("error_retryable", sa.Boolean(), nullable=True),
         sa.Column(
             "output",
-            sa.JSON().with_variant(
-                postgresql.JSONB(astext_type=sa.Text()), "postgresql"
-            ),
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=True,
         ),
         sa.Column(
             "usage",
-            sa.JSON().with_variant(
-                postgresql.JSONB(astext_type=sa.Text()), "postgresql"
-            ),
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=True,
         ),
         sa.ForeignKeyConstraint(
@@ -115,14 +105,10 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_step_run")),
-        sa.UniqueConstraint(
-            "sourcefile_id", "step", name=op.f("uq_step_run_sourcefile_id_step")
-        ),
+        sa.UniqueConstraint("sourcefile_id", "step", name=op.f("uq_step_run_sourcefile_id_step")),
     )
     with op.batch_alter_table("step_run", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_step_run_lease", ["status", "lease_expires_at"], unique=False
-        )
+        batch_op.create_index("ix_step_run_lease", ["status", "lease_expires_at"], unique=False)
         batch_op.create_index(
             "ix_step_run_runnable", ["status", "ready", "next_attempt_at"], unique=False
         )
