@@ -16,6 +16,7 @@ import random
 import time
 from collections.abc import Mapping
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
@@ -41,8 +42,27 @@ class Fault(StrEnum):
     NOT_FOUND = "not_found"  # 404, model not found
 
 
-CONTENT_FAULTS = frozenset({Fault.MALFORMED_JSON, Fault.SCHEMA_VIOLATION, Fault.REFUSAL})
 TRANSIENT_FAULTS = (Fault.RATE_LIMIT, Fault.SERVER_ERROR, Fault.TIMEOUT)
+
+
+def fault_applies(fault: Fault, endpoint: str, body: Mapping[str, Any]) -> bool:
+    """Refusals need a chat call and bad JSON a structured one; the rest fit any call."""
+    if fault is Fault.REFUSAL:
+        return endpoint == CHAT
+    if fault in (Fault.MALFORMED_JSON, Fault.SCHEMA_VIOLATION):
+        return endpoint == CHAT and schema_name(body) is not None
+    return True
+
+
+def sample_texts(directory: Path) -> dict[str, str]:
+    """{sha256 of the image: its text} for each image in `directory` with a `.txt` beside it."""
+    texts: dict[str, str] = {}
+    for image in sorted(directory.iterdir()):
+        text = image.with_suffix(".txt")
+        if image.suffix.lower() in {".png", ".jpg", ".jpeg", ".webp"} and text.exists():
+            digest = hashlib.sha256(image.read_bytes()).hexdigest()
+            texts[digest] = text.read_text(encoding="utf-8").strip()
+    return texts
 
 
 def mp3_silence(seconds: float) -> bytes:

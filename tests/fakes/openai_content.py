@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001  (Greek text and typographic apostrophes are the point here)
 """Realistic JSON for a JSON schema, made from the words and sentences of the request's text.
 
 What the fake answers, by property name (array items use the singular of the array's name):

@@ -35,14 +35,15 @@ from starlette.routing import Route
 
 from tests.fakes.openai_answers import (
     CHAT,
-    CONTENT_FAULTS,
     SPEECH,
     TRANSIENT_FAULTS,
     Fault,
     chat_completion,
     chat_task,
     error_response,
+    fault_applies,
     fault_error,
+    sample_texts,
     schema_name,
     speech,
 )
@@ -109,12 +110,13 @@ class FakeOpenAI:
         self._reset_counters()
         self.app = Starlette(
             routes=[
-                Route(CHAT, self._chat, methods=["POST"]),
-                Route(SPEECH, self._speech, methods=["POST"]),
-                Route("/_stats", self._stats_endpoint, methods=["GET"]),
-                Route("/_faults", self._faults_endpoint, methods=["POST"]),
-                Route("/_reset", self._reset_endpoint, methods=["POST"]),
-                Route("/_images", self._images_endpoint, methods=["POST"]),
+                Route(CHAT, self._serve, methods=["POST"]),
+                Route(SPEECH, self._serve, methods=["POST"]),
+                Route("/_stats", self._control, methods=["GET"]),
+                *(
+                    Route(p, self._control, methods=["POST"])
+                    for p in ("/_faults", "/_reset", "/_images")
+                ),
             ]
         )
         self._server: uvicorn.Server | None = None
@@ -177,13 +179,9 @@ class FakeOpenAI:
 
     def register_samples(self, directory: Path) -> int:
         """Register every `*.png|jpg|jpeg|webp` in `directory` that has a `.txt` beside it."""
-        count = 0
-        for image in sorted(directory.iterdir()):
-            text = image.with_suffix(".txt")
-            if image.suffix.lower() in {".png", ".jpg", ".jpeg", ".webp"} and text.exists():
-                self.register_image(image.read_bytes(), text.read_text(encoding="utf-8").strip())
-                count += 1
-        return count
+        texts = sample_texts(directory)
+        self.images.update(texts)
+        return len(texts)
 
     def set_latency(self, ms: float) -> None:
         self.latency_ms = ms
@@ -242,14 +240,12 @@ class FakeOpenAI:
                 max_in_flight=self._max_in_flight,
             )
 
-    def _pick_fault(
-        self, endpoint: str, task: str, request: Request, model: object
-    ) -> Fault | None:
+    def _pick_fault(self, request: Request, body: dict[str, Any], task: str) -> Fault | None:
         with self._lock:
             for forced in self._forced:
                 if forced.task not in (None, task) or forced.remaining == 0:
                     continue
-                if endpoint == SPEECH and forced.fault in CONTENT_FAULTS:
+                if not fault_applies(forced.fault, request.url.path, body):
                     continue
                 if forced.remaining is not None:
                     forced.remaining -= 1
@@ -258,11 +254,12 @@ class FakeOpenAI:
             return self.rng.choice(self.transient_faults)
         if self.api_key and request.headers.get("authorization") != f"Bearer {self.api_key}":
             return Fault.UNAUTHORIZED
-        if self.models is not None and model not in self.models:
+        if self.models is not None and body.get("model") not in self.models:
             return Fault.NOT_FOUND
         return None
 
-    async def _serve(self, request: Request, endpoint: str) -> Response:
+    async def _serve(self, request: Request) -> Response:
+        endpoint = request.url.path
         try:
             body = await request.json()
         except ValueError:
@@ -280,7 +277,7 @@ class FakeOpenAI:
         try:
             if self.latency_ms:
                 await asyncio.sleep(self.latency_ms / 1000)
-            fault = self._pick_fault(endpoint, task, request, body.get("model"))
+            fault = self._pick_fault(request, body, task)
             if fault is not None:
                 with self._lock:
                     self._faults[fault] += 1
@@ -303,20 +300,20 @@ class FakeOpenAI:
                 while (await request.receive())["type"] != "http.disconnect":
                     pass
 
-    async def _chat(self, request: Request) -> Response:
-        return await self._serve(request, CHAT)
-
-    async def _speech(self, request: Request) -> Response:
-        return await self._serve(request, SPEECH)
-
-    async def _stats_endpoint(self, request: Request) -> Response:
-        return JSONResponse(asdict(self.stats))
-
-    async def _faults_endpoint(self, request: Request) -> Response:
-        """Body: `latency_ms`, `slow_response_s`, `transient_failure_ratio`, `transient_faults`,
-        `retry_after_s`, `clear` (true drops forced faults first), `force`: [{fault, times, task}].
-        """
+    async def _control(self, request: Request) -> Response:
+        """`POST /_faults` takes `latency_ms`, `slow_response_s`, `transient_failure_ratio`,
+        `transient_faults`, `retry_after_s`, `clear` (drop forced faults and the failure ratio
+        first) and `force`: [{fault, times, task}]."""
+        path = request.url.path
+        if path == "/_stats":
+            return JSONResponse(asdict(self.stats))
+        if path == "/_reset":
+            self.reset()
+            return JSONResponse({"ok": True})
         data = await request.json()
+        if path == "/_images":
+            self.images.update(data)
+            return JSONResponse({"images": len(self.images)})
         if data.get("clear"):
             self.clear_faults()
         self.latency_ms = data.get("latency_ms", self.latency_ms)
@@ -331,14 +328,6 @@ class FakeOpenAI:
             self.force(item["fault"], times=item.get("times", 1), task=item.get("task"))
         return JSONResponse({"ok": True})
 
-    async def _reset_endpoint(self, request: Request) -> Response:
-        self.reset()
-        return JSONResponse({"ok": True})
-
-    async def _images_endpoint(self, request: Request) -> Response:
-        self.images.update(await request.json())
-        return JSONResponse({"images": len(self.images)})
-
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run the fake OpenAI server until SIGTERM.")
@@ -351,18 +340,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--api-key")
     parser.add_argument("--samples", type=Path, action="append", default=[])
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    fake = FakeOpenAI(
-        host=args.host,
-        port=args.port,
-        latency_ms=args.latency_ms,
-        transient_failure_ratio=args.transient_failure_ratio,
-        retry_after_s=args.retry_after_s,
-        slow_response_s=args.slow_response_s,
-        api_key=args.api_key,
-        seed=args.seed,
-    )
-    for directory in args.samples:
+    options = vars(parser.parse_args(argv))
+    samples: list[Path] = options.pop("samples")
+    fake = FakeOpenAI(**options)
+    for directory in samples:
         fake.register_samples(directory)
     server, sock = fake.bind()
     sys.stdout.write(f"FAKE_OPENAI_READY {fake.base_url}\n")

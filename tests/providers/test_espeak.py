@@ -1,7 +1,5 @@
 """EspeakSpeech against the real espeak-ng binary."""
 
-# ruff: noqa: RUF001 (sample sentences in Greek and French, not confusable Latin)
-
 from __future__ import annotations
 
 import io

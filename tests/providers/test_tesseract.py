@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio.to_thread
 import pytest
+from PIL import Image
 
 from langproc.errors import PermanentError
 from langproc.providers.tesseract import (
@@ -101,3 +103,22 @@ def test_language_table_covers_the_common_languages() -> None:
     expected = {"el": "ell", "fr": "fra", "es": "spa", "de": "deu", "en": "eng", "it": "ita"}
     assert expected.items() <= TESSERACT_LANGUAGES.items()
     assert debian_package("chi_sim") == "tesseract-ocr-chi-sim"
+
+
+async def test_heic_and_transparent_images_are_converted_for_tesseract() -> None:
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    with Image.open(SAMPLES / "el-book-paragraph.png") as page:
+        heic = io.BytesIO()
+        page.convert("RGB").save(heic, format="HEIF", quality=95)
+        # Black pixels whose alpha carries the text, on a transparent background.
+        grey = page.convert("L")
+        clear = Image.new("RGBA", page.size, (0, 0, 0, 0))
+        clear.putalpha(grey.point(lambda v: 255 - v))
+        transparent = io.BytesIO()
+        clear.save(transparent, format="PNG")
+    transcriber = TesseractTranscriber(run_blocking)
+    for data, content_type in [(heic, "image/heic"), (transparent, "image/png")]:
+        text = normalize_text(await transcriber.transcribe(data.getvalue(), content_type, "el"))
+        assert "Ιάσωνας πλησίασε" in text, content_type

@@ -1,7 +1,5 @@
 """normalize_text and split_into_chunks."""
 
-# ruff: noqa: RUF001 (sample sentences in Greek and French, not confusable Latin)
-
 from __future__ import annotations
 
 import unicodedata

@@ -19,6 +19,8 @@ _ELISIONS: Final = {
     "it": frozenset("c d l m n s t v un dell all dall nell sull coll quest quell".split()),
     "ca": frozenset("d l m n s t".split()),
 }
+# Characters simplemma's tokenizer keeps inside a word that can also wrap it (*bold*, _it_).
+_WORD_EDGE_MARKS: Final = "*_-\u2010"
 _ELIDED = re.compile(r"([^\W\d_]+)(['\u2019])(.+)")
 
 
@@ -58,8 +60,9 @@ def tokenize(text: str, language: str) -> list[str]:
     """
     elisions = _ELISIONS.get(language.lower(), frozenset())
     words: list[str] = []
-    for token in simplemma.simple_tokenizer(text):
-        if not token[0].isalpha() or "://" in token:
+    for raw_token in simplemma.simple_tokenizer(text):
+        token = raw_token.strip(_WORD_EDGE_MARKS)
+        if not token or not token[0].isalpha() or "://" in token:
             continue
         match = _ELIDED.fullmatch(token) if elisions else None
         if match and match.group(1).lower() in elisions and match.group(3)[0].isalpha():

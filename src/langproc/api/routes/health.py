@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 
 from langproc.api.deps import RuntimeDep
 from langproc.api.schemas import ErrorResponse, Health
 from langproc.db.migrate import is_at_head
+from langproc.errors import DatabaseUnavailable
 
 router = APIRouter(tags=["operations"])
 
@@ -23,14 +23,11 @@ async def healthz() -> Health:
     summary="Readiness: the database answers and migrations are at head",
     responses={503: {"model": ErrorResponse, "description": "Not ready."}},
 )
-async def readyz(runtime: RuntimeDep) -> Health | JSONResponse:
+async def readyz(runtime: RuntimeDep) -> Health:
     try:
         at_head = await is_at_head(runtime.db)
     except Exception as exc:
-        return JSONResponse({"detail": f"the database does not answer: {exc}"}, status_code=503)
+        raise DatabaseUnavailable(f"the database does not answer: {exc}") from exc
     if not at_head:
-        return JSONResponse(
-            {"detail": "the database schema is not at head: run `langproc migrate`"},
-            status_code=503,
-        )
+        raise DatabaseUnavailable("the database schema is not at head: run `langproc migrate`")
     return Health(status="ready")

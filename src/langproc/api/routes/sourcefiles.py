@@ -117,28 +117,26 @@ async def _from_json(request: Request, runtime: Runtime, owner: str) -> services
 
 async def _from_form(request: Request, runtime: Runtime, owner: str) -> services.NewSourcefile:
     settings = runtime.settings
-    form = await request.form(max_files=1, max_fields=8)
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile):
-        raise InvalidInput("the form has no `file`: attach an image or a .txt file as `file`")
-    language = form.get("language")
-    if not isinstance(language, str) or not language.strip():
+    async with request.form(max_files=1, max_fields=8) as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise InvalidInput("the form has no `file`: attach an image or a .txt file as `file`")
+        fields = {k: v for k, v in form.items() if isinstance(v, str) and v.strip()}
+        data, filename = await upload.read(), upload.filename
+    if "language" not in fields:
         raise InvalidInput("`language` is required: the ISO 639-1 code of the studied language")
-    native = form.get("native_language")
-    title = form.get("title")
-    intake = await check_upload(
-        await upload.read(), upload.filename, settings, runtime.run_blocking
+    language = check_language(fields["language"])
+    native = check_language(
+        fields.get("native_language", settings.default_native_language), "native_language"
     )
+    intake = await check_upload(data, filename, settings, runtime.run_blocking)
     blob_key = await runtime.blobs.put(intake.data) if intake.data is not None else None
     return services.NewSourcefile(
         owner=owner,
-        language=check_language(language),
-        native_language=check_language(
-            native if isinstance(native, str) and native else settings.default_native_language,
-            "native_language",
-        ),
+        language=language,
+        native_language=native,
         kind=intake.kind,
-        title=title if isinstance(title, str) and title else upload.filename,
+        title=fields.get("title", filename),
         text=intake.text,
         blob_key=blob_key,
         content_type=intake.content_type,
