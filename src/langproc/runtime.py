@@ -12,6 +12,7 @@ import anyio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from langproc.blobs import FilesystemBlobStore
+from langproc.db.cache import DbResultCache
 from langproc.db.engine import SessionFactory, create_engine, create_session_factory
 from langproc.events.hub import Hub
 from langproc.events.listener import PgListener, asyncpg_dsn
@@ -71,7 +72,7 @@ def build_runtime(
     hub = Hub()
     run_blocking = make_run_blocking(anyio.CapacityLimiter(settings.max_blocking_threads))
     graph = graph or LANGUAGE_GRAPH
-    providers = providers or build_providers(settings, run_blocking)
+    providers = providers or build_providers(settings, run_blocking, DbResultCache(sessions))
     engine = Engine(
         sessions=sessions,
         graph=graph,

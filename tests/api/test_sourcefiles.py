@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 
 import httpx
 
 from langproc.runtime import Runtime
 from tests.pipeline.conftest import Recorder, steps_of, wait_for_status
+from tests.waiting import eventually
+
+
+def _running(runtime: Runtime, sid: str) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return (await steps_of(runtime, uuid.UUID(sid)))["a"].status == "running"
+
+    return check
+
 
 TEXT = {"text": "Ήταν μια φορά ένας βασιλιάς.", "language": "el"}
 
@@ -47,6 +56,8 @@ async def test_multipart_text_file_is_accepted(client: httpx.AsyncClient) -> Non
 
 
 async def test_bad_input_gets_a_clear_4xx(client: httpx.AsyncClient) -> None:
+    el = {"language": "el"}
+    exe = ("x.exe", b"MZ\x90\x00\x03\x00", "application/octet-stream")
     cases: list[tuple[dict[str, object], int, str]] = [
         ({"json": {"text": "hello"}}, 422, "language"),
         ({"json": {**TEXT, "language": "xx"}}, 422, "not supported"),
@@ -56,11 +67,11 @@ async def test_bad_input_gets_a_clear_4xx(client: httpx.AsyncClient) -> None:
         ({"json": {**TEXT, "extra": 1}}, 422, "extra"),
         ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 422, "JSON"),
         ({"content": b"text=hi", "headers": {"content-type": "text/plain"}}, 415, "JSON"),
-        ({"files": {"file": ("a.txt", b"", "text/plain")}, "data": {"language": "el"}}, 422, "empty"),
-        ({"files": {"file": ("a.txt", b"\xff\xfe\xfa", "text/plain")}, "data": {"language": "el"}}, 422, "UTF-8"),
+        ({"files": {"file": ("a.txt", b"", "text/plain")}, "data": el}, 422, "empty"),
+        ({"files": {"file": ("a.txt", b"\xff\xfe\xfa", "text/plain")}, "data": el}, 422, "UTF-8"),
         ({"files": {"file": ("a.txt", b"hello", "text/plain")}, "data": {}}, 422, "language"),
-        ({"data": {"language": "el"}, "files": {"other": ("a.txt", b"x", "text/plain")}}, 422, "file"),
-        ({"files": {"file": ("x.exe", b"MZ\x90\x00\x03\x00\x00\x00", "application/octet-stream")}, "data": {"language": "el"}}, 415, "supported"),
+        ({"data": el, "files": {"other": ("a.txt", b"x", "text/plain")}}, 422, "file"),
+        ({"files": {"file": exe}, "data": el}, 415, "supported"),
     ]  # fmt: skip
     for kwargs, status, words in cases:
         response = await client.post("/api/sourcefiles", **kwargs)  # type: ignore[arg-type]
@@ -114,15 +125,15 @@ async def test_cancel_interrupts_a_running_step_within_a_second(
 ) -> None:
     recorder.delay_s = 30
     sid = (await client.post("/api/sourcefiles", json=TEXT)).json()["id"]
-    while (await steps_of(runtime, uuid.UUID(sid)))["a"].status != "running":
-        await asyncio.sleep(0.02)
-    started = time.monotonic()
+    await eventually(_running(runtime, sid))
     response = await client.post(f"/api/sourcefiles/{sid}/cancel")
     assert response.status_code == 202
     assert response.json()["status"] == "cancelled"
-    while runtime.executor.running:
-        await asyncio.sleep(0.01)
-    assert time.monotonic() - started < 1.0
+
+    async def interrupted() -> bool:
+        return not runtime.executor.running
+
+    await eventually(interrupted, within_s=1.0)
     steps = {
         s["name"]: s["status"]
         for s in (await client.get(f"/api/sourcefiles/{sid}")).json()["steps"]
@@ -133,8 +144,7 @@ async def test_cancel_interrupts_a_running_step_within_a_second(
 async def test_retry_rules(client: httpx.AsyncClient, runtime: Runtime, recorder: Recorder) -> None:
     recorder.delay_s = 30
     sid = (await client.post("/api/sourcefiles", json=TEXT)).json()["id"]
-    while (await steps_of(runtime, uuid.UUID(sid)))["a"].status != "running":
-        await asyncio.sleep(0.02)
+    await eventually(_running(runtime, sid))
     response = await client.post(f"/api/sourcefiles/{sid}/retry", json={"steps": ["a"]})
     assert response.status_code == 409
     assert "running" in response.json()["detail"]

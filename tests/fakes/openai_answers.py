@@ -1,4 +1,5 @@
-"""What the fake OpenAI server answers: completions, speech, and the errors its faults produce.
+"""What the fake OpenAI server answers: completions, speech, the errors its faults produce, and
+the shapes of its forced faults and counters.
 
 Chat completions: with a `json_schema` response format, JSON made from the schema and the
 request's text (see `openai_content`); with an `image_url` part and no schema, the text registered
@@ -15,6 +16,7 @@ import json
 import random
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,37 @@ def fault_applies(fault: Fault, endpoint: str, body: Mapping[str, Any]) -> bool:
     if fault in (Fault.MALFORMED_JSON, Fault.SCHEMA_VIOLATION):
         return endpoint == CHAT and schema_name(body) is not None
     return True
+
+
+@dataclass
+class ForcedFault:
+    fault: Fault
+    remaining: int | None  # None: every matching call until cleared
+    task: str | None
+
+
+@dataclass(frozen=True)
+class Stats:
+    total_calls: int
+    calls_by_endpoint: dict[str, int]  # by path: /v1/chat/completions, /v1/audio/speech
+    calls_by_schema: dict[str, int]  # by json_schema name
+    calls_by_task: dict[str, int]  # by fault task (see the module docstring)
+    faults_injected: dict[str, int]  # by Fault value
+    in_flight: int
+    max_in_flight: int
+
+
+def take_forced(
+    forced: list[ForcedFault], endpoint: str, body: Mapping[str, Any], task: str
+) -> Fault | None:
+    """The first forced fault that fits this call, counting it down."""
+    for item in forced:
+        if item.task in (None, task) and item.remaining != 0:
+            if fault_applies(item.fault, endpoint, body):
+                if item.remaining is not None:
+                    item.remaining -= 1
+                return item.fault
+    return None
 
 
 def sample_texts(directory: Path) -> dict[str, str]:

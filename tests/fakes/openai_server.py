@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -38,35 +38,19 @@ from tests.fakes.openai_answers import (
     SPEECH,
     TRANSIENT_FAULTS,
     Fault,
+    ForcedFault,
+    Stats,
     chat_completion,
     chat_task,
     error_response,
-    fault_applies,
     fault_error,
     sample_texts,
     schema_name,
     speech,
+    take_forced,
 )
 
 __all__ = ["FakeOpenAI", "Fault", "Stats"]
-
-
-@dataclass
-class ForcedFault:
-    fault: Fault
-    remaining: int | None  # None: every matching call until cleared
-    task: str | None
-
-
-@dataclass(frozen=True)
-class Stats:
-    total_calls: int
-    calls_by_endpoint: dict[str, int]  # by path: /v1/chat/completions, /v1/audio/speech
-    calls_by_schema: dict[str, int]  # by json_schema name
-    calls_by_task: dict[str, int]  # by fault task (see the module docstring)
-    faults_injected: dict[str, int]  # by Fault value
-    in_flight: int
-    max_in_flight: int
 
 
 class FakeOpenAI:
@@ -242,14 +226,8 @@ class FakeOpenAI:
 
     def _pick_fault(self, request: Request, body: dict[str, Any], task: str) -> Fault | None:
         with self._lock:
-            for forced in self._forced:
-                if forced.task not in (None, task) or forced.remaining == 0:
-                    continue
-                if not fault_applies(forced.fault, request.url.path, body):
-                    continue
-                if forced.remaining is not None:
-                    forced.remaining -= 1
-                return forced.fault
+            if forced := take_forced(self._forced, request.url.path, body, task):
+                return forced
         if self.transient_failure_ratio and self.rng.random() < self.transient_failure_ratio:
             return self.rng.choice(self.transient_faults)
         if self.api_key and request.headers.get("authorization") != f"Bearer {self.api_key}":

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from langproc.providers.lexicon import LocalLexicon, tokenize
-
-SAMPLES = Path("/work/shared/samples")
+from tests.paths import SAMPLES
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio.to_thread
@@ -19,8 +18,8 @@ from langproc.providers.tesseract import (
 )
 from langproc.steps.images import prepare_image
 from langproc.steps.text import normalize_text
+from tests.paths import SAMPLES
 
-SAMPLES = Path("/work/shared/samples")
 T = TypeVar("T")
 
 

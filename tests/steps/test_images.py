@@ -7,15 +7,14 @@ import os
 import struct
 import warnings
 import zlib
-from pathlib import Path
 
 import pytest
 from PIL import Image, ImageFile
 
 from langproc.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from langproc.steps.images import prepare_image, sniff_image_type, validate_image
+from tests.paths import SAMPLES
 
-SAMPLES = Path("/work/shared/samples")
 LIMIT = 40_000_000
 
 

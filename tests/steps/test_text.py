@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import unicodedata
-from pathlib import Path
 
 import pytest
 
 from langproc.steps.text import normalize_text, split_into_chunks
-
-SAMPLES = Path("/work/shared/samples")
+from tests.paths import SAMPLES
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,16 @@ from typing import Any
 
 import anyio
 
+from langproc.providers.cache import (
+    CachedSpeech,
+    CachedTextGenerator,
+    CachedTranscriber,
+    ResultCache,
+)
 from langproc.providers.espeak import EspeakSpeech
 from langproc.providers.lexicon import LocalLexicon
 from langproc.providers.openai_provider import OpenAIProvider
+from langproc.providers.ports import SpeechSynthesizer, TextGenerator, Transcriber
 from langproc.providers.tesseract import TesseractTranscriber
 from langproc.settings import ProviderChoice, Settings
 from langproc.steps.context import Providers
@@ -23,7 +30,9 @@ def resolve(choice: ProviderChoice, settings: Settings) -> ProviderChoice:
     return ProviderChoice.OPENAI if configured else ProviderChoice.LOCAL
 
 
-def build_providers(settings: Settings, run_blocking: Callable[..., Any]) -> Providers:
+def build_providers(
+    settings: Settings, run_blocking: Callable[..., Any], cache: ResultCache
+) -> Providers:
     main = resolve(settings.provider, settings)
     ocr = resolve(settings.ocr_provider or main, settings)
     speech = resolve(settings.speech_provider or main, settings)
@@ -31,11 +40,15 @@ def build_providers(settings: Settings, run_blocking: Callable[..., Any]) -> Pro
     if ProviderChoice.OPENAI in (main, ocr, speech):
         limiter = anyio.CapacityLimiter(settings.max_concurrent_provider_calls)
         openai = OpenAIProvider.from_settings(settings, limiter)
-    return Providers(
-        text=openai if main == ProviderChoice.OPENAI else None,
-        transcriber=openai
-        if ocr == ProviderChoice.OPENAI and openai
-        else TesseractTranscriber(run_blocking),
-        speech=openai if speech == ProviderChoice.OPENAI and openai else EspeakSpeech(run_blocking),
-        lexicon=LocalLexicon(),
-    )
+    endpoint = settings.openai_base_url or "https://api.openai.com/v1"
+    text: TextGenerator | None = None
+    transcriber: Transcriber = TesseractTranscriber(run_blocking)
+    speaker: SpeechSynthesizer = EspeakSpeech(run_blocking)
+    if openai is not None and main == ProviderChoice.OPENAI:
+        text = CachedTextGenerator(openai, cache, f"{endpoint}|{settings.text_model}")
+    if openai is not None and ocr == ProviderChoice.OPENAI:
+        transcriber = CachedTranscriber(openai, cache, f"{endpoint}|{settings.vision_model}")
+    if openai is not None and speech == ProviderChoice.OPENAI:
+        voice = f"{endpoint}|{settings.tts_model}|{settings.tts_voice}"
+        speaker = CachedSpeech(openai, cache, voice)
+    return Providers(text=text, transcriber=transcriber, speech=speaker, lexicon=LocalLexicon())

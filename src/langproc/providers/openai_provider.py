@@ -139,7 +139,7 @@ class OpenAIProvider:
                     "json_schema": {
                         "name": re.sub(r"[^A-Za-z0-9_-]", "_", task)[:64] or output.__name__,
                         "schema": strict_json_schema(output),
-                        "strict": True,
+                        "strict": False,
                     },
                 },
             )

@@ -1,0 +1,95 @@
+"""Never pay twice: provider results memoized by everything that determines them.
+
+The key hashes the capability, the provider's model and every input of the call (the system
+prompt, the input text or image, the output schema), so a changed prompt or model is a new key
+and no version numbers need bumping by hand. Each result is stored the moment the call returns,
+so a step interrupted halfway keeps the calls it already paid for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Protocol
+
+from pydantic import BaseModel
+
+from langproc.providers.ports import (
+    M,
+    SpeechAudio,
+    SpeechSynthesizer,
+    TextGenerator,
+    Transcriber,
+)
+
+
+class ResultCache(Protocol):
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def put(self, key: str, value: bytes) -> None: ...
+
+
+def cache_key(*parts: str | bytes) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part.encode() if isinstance(part, str) else part
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+class CachedTextGenerator:
+    def __init__(self, inner: TextGenerator, cache: ResultCache, model: str) -> None:
+        self.inner = inner
+        self.cache = cache
+        self.model = model
+
+    async def generate(self, *, task: str, system: str, user: str, output: type[M]) -> M:
+        schema = json.dumps(output.model_json_schema(), sort_keys=True)
+        key = cache_key("generate", self.model, task, system, user, schema)
+        hit = await self.cache.get(key)
+        if hit is not None:
+            return output.model_validate_json(hit)
+        result = await self.inner.generate(task=task, system=system, user=user, output=output)
+        await self.cache.put(key, result.model_dump_json(by_alias=True).encode())
+        return result
+
+
+class CachedTranscriber:
+    def __init__(self, inner: Transcriber, cache: ResultCache, model: str) -> None:
+        self.inner = inner
+        self.cache = cache
+        self.model = model
+
+    async def transcribe(self, image: bytes, content_type: str, language: str) -> str:
+        key = cache_key("transcribe", self.model, language, image)
+        hit = await self.cache.get(key)
+        if hit is not None:
+            return hit.decode()
+        text = await self.inner.transcribe(image, content_type, language)
+        await self.cache.put(key, text.encode())
+        return text
+
+
+class _StoredSpeech(BaseModel):
+    content_type: str
+    data_hex: str
+
+
+class CachedSpeech:
+    def __init__(self, inner: SpeechSynthesizer, cache: ResultCache, model: str) -> None:
+        self.inner = inner
+        self.cache = cache
+        self.model = model
+        self.max_input_chars = inner.max_input_chars
+
+    async def speak(self, text: str, language: str) -> SpeechAudio:
+        key = cache_key("speak", self.model, language, text)
+        hit = await self.cache.get(key)
+        if hit is not None:
+            stored = _StoredSpeech.model_validate_json(hit)
+            return SpeechAudio(bytes.fromhex(stored.data_hex), stored.content_type)
+        audio = await self.inner.speak(text, language)
+        stored = _StoredSpeech(content_type=audio.content_type, data_hex=audio.data.hex())
+        await self.cache.put(key, stored.model_dump_json().encode())
+        return audio
