@@ -50,7 +50,14 @@ def _reset_fake(fake: FakeOpenAI) -> None:
 
 
 def make_provider(base_url: str, limiter: Limiter | None = None, **settings: Any) -> OpenAIProvider:
-    config = Settings(openai_api_key="sk-test", openai_base_url=base_url, **settings)
+    config = Settings(
+        _env_file=None,
+        openai_api_key="sk-test",
+        openai_base_url=base_url,
+        text_model="text-model",
+        vision_model="vision-model",
+        **settings,
+    )
     return OpenAIProvider.from_settings(config, limiter or anyio.CapacityLimiter(8))
 
 
@@ -191,7 +198,7 @@ async def test_usage_is_recorded_for_every_answer_even_an_invalid_one(
         (Fault.REFUSAL, PermanentError, "refused .*can't help"),
         (Fault.UNAUTHORIZED, PermanentError, r"set OPENAI_API_KEY \(or LANGPROC_OPENAI_API_KEY\)"),
         (Fault.BAD_REQUEST, PermanentError, r"\(400\): Invalid 'messages'"),
-        (Fault.NOT_FOUND, PermanentError, "'gpt-4.1-mini' was not found.*LANGPROC_TEXT_MODEL"),
+        (Fault.NOT_FOUND, PermanentError, "'text-model' was not found.*LANGPROC_TEXT_MODEL"),
     ],
 )
 async def test_faults_are_classified_once_with_no_sdk_retry(

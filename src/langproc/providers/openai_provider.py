@@ -139,7 +139,7 @@ class OpenAIProvider:
                     "json_schema": {
                         "name": re.sub(r"[^A-Za-z0-9_-]", "_", task)[:64] or output.__name__,
                         "schema": strict_json_schema(output),
-                        "strict": False,
+                        "strict": True,
                     },
                 },
             )
@@ -224,6 +224,8 @@ def _content(completion: ChatCompletion) -> str:
         raise _Refused(choice.message.refusal)
     if choice.finish_reason == "content_filter":
         raise _Refused("the provider's content filter stopped the answer")
+    if choice.finish_reason == "length":
+        raise _BadAnswer("the answer was cut off at the model's output limit")
     if choice.message.content is None:
         raise _BadAnswer("the answer had no content")
     return choice.message.content

@@ -1,0 +1,96 @@
+"""Nothing is lost: kill -9 or SIGTERM in the middle of pipelines, and a new process finishes."""
+
+from __future__ import annotations
+
+import math
+import signal
+import time
+
+import httpx
+import pytest
+
+from tests.crash.conftest import Cluster, submit_stories
+
+pytestmark = pytest.mark.slow
+STEPS = 8
+
+
+def expected_calls(cluster: Cluster, server_url: str, ids: list[str]) -> int:
+    """The provider calls the finished pipelines needed, had nothing been interrupted."""
+    total = 0
+    with httpx.Client(base_url=server_url, timeout=10) as http:
+        for sid in ids:
+            body = http.get(f"/api/sourcefiles/{sid}").json()
+            lemmas = len(body["lemmas"])
+            total += 1 + 1 + 1  # translate, extract_words, extract_phrases
+            total += math.ceil(lemmas / 60) + 1  # describe_lemmas, generate_sentences
+            total += math.ceil(len(body["text"]) / 4096) + len(body["sentences"])  # speech
+    return total
+
+
+def wait_for_running_steps(cluster: Cluster, at_least: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        [(running,)] = cluster.query("SELECT count(*) FROM step_run WHERE status = 'running'")
+        [(done,)] = cluster.query("SELECT count(*) FROM step_run WHERE status = 'succeeded'")
+        if running >= at_least and done >= 20:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the pipelines did not get going")
+
+
+def assert_each_step_finished_once(cluster: Cluster, ids: list[str]) -> None:
+    rows = cluster.query("SELECT status, count(*) FROM step_run GROUP BY status")
+    assert dict(rows) == {"succeeded": len(ids) * (STEPS - 1), "skipped": len(ids)}
+    finished = cluster.query(
+        "SELECT sourcefile_id, payload->>'step', count(*) FROM event "
+        "WHERE type = 'step' AND payload->>'status' IN ('succeeded', 'skipped') "
+        "GROUP BY 1, 2"
+    )
+    assert len(finished) == len(ids) * STEPS
+    assert {count for *_, count in finished} == {1}
+    missing = cluster.query(
+        "SELECT count(*) FROM step_run WHERE status = 'succeeded' AND output IS NULL"
+    )
+    assert missing == [(0,)]
+
+
+def test_kill_9_mid_pipeline_loses_nothing(cluster: Cluster) -> None:
+    first = cluster.start()
+    ids = submit_stories(first, 20)
+    wait_for_running_steps(cluster, at_least=4)
+
+    first.kill()
+    [(in_flight,)] = cluster.query("SELECT count(*) FROM step_run WHERE status = 'running'")
+    calls_before = cluster.llm.stats.total_calls
+    second = cluster.start()
+
+    assert cluster.wait_all_done(20) == {"succeeded": 20}
+    assert_each_step_finished_once(cluster, ids)
+    calls = cluster.llm.stats.total_calls
+    expected = expected_calls(cluster, second.url, ids)
+    print(
+        f"kill -9: {calls_before} calls before, {calls} in all, {expected} needed, {in_flight} in flight"
+    )  # noqa: T201
+    assert in_flight > 0
+    assert calls <= expected + in_flight
+
+
+def test_sigterm_hands_running_steps_back_and_another_process_finishes(cluster: Cluster) -> None:
+    first = cluster.start(LANGPROC_SHUTDOWN_GRACE_S="0.2")
+    ids = submit_stories(first, 20)
+    wait_for_running_steps(cluster, at_least=4)
+
+    # uvicorn re-raises SIGTERM after its graceful shutdown, so the exit status names it.
+    assert first.terminate() in (0, -signal.SIGTERM)
+    assert cluster.query("SELECT count(*) FROM step_run WHERE status = 'running'") == [(0,)]
+    released = cluster.query(
+        "SELECT count(*) FROM event WHERE type = 'step' AND payload->>'status' = 'pending'"
+    )
+    assert released[0][0] > 0, "steps still running at the deadline were handed back"
+
+    started = time.monotonic()
+    cluster.start("worker")
+    assert cluster.wait_all_done(20) == {"succeeded": 20}
+    assert_each_step_finished_once(cluster, ids)
+    assert time.monotonic() - started < 60
