@@ -69,11 +69,9 @@ def test_kill_9_mid_pipeline_loses_nothing(cluster: Cluster) -> None:
     assert_each_step_finished_once(cluster, ids)
     calls = cluster.llm.stats.total_calls
     expected = expected_calls(cluster, second.url, ids)
-    print(
-        f"kill -9: {calls_before} calls before, {calls} in all, {expected} needed, {in_flight} in flight"
-    )  # noqa: T201
     assert in_flight > 0
-    assert calls <= expected + in_flight
+    figures = f"{calls_before} calls before the kill, {calls} in all, {expected} needed"
+    assert calls <= expected + in_flight, f"{figures}, {in_flight} steps in flight"
 
 
 def test_sigterm_hands_running_steps_back_and_another_process_finishes(cluster: Cluster) -> None:
@@ -89,8 +87,6 @@ def test_sigterm_hands_running_steps_back_and_another_process_finishes(cluster: 
     )
     assert released[0][0] > 0, "steps still running at the deadline were handed back"
 
-    started = time.monotonic()
     cluster.start("worker")
     assert cluster.wait_all_done(20) == {"succeeded": 20}
     assert_each_step_finished_once(cluster, ids)
-    assert time.monotonic() - started < 60
