@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -56,6 +55,53 @@ class Usage(BaseModel):
     tts_characters: int = 0
 
 
+class WordRead(BaseModel):
+    """A distinct word form of the text, in order of first appearance."""
+
+    position: int
+    wordform: str = Field(examples=["βασιλιάς"])
+    lemma: str = Field(examples=["βασιλιάς"])
+    part_of_speech: str
+    inflection: str
+    translations: list[str]
+    centrality: float = Field(ge=0, le=1)
+    frequency: float = Field(description="Zipf frequency (wordfreq): 0 rare … 8 very common.")
+
+
+class PhraseRead(BaseModel):
+    position: int
+    phrase: str
+    translations: list[str]
+    literal_translation: str
+    notes: str
+
+
+class LemmaRead(BaseModel):
+    """An entry of the lemma table shared by all documents of the language."""
+
+    # `register` is a BaseModel attribute: the field is named apart and keeps the SPEC's name.
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True, validate_by_alias=True)
+
+    lemma: str
+    part_of_speech: str
+    translations: list[str]
+    etymology: str
+    register_: str = Field(alias="register")
+    cefr_level: str
+    frequency: float
+    mnemonic: str
+    synonyms: list[str]
+
+
+class SentenceRead(BaseModel):
+    position: int
+    sentence: str
+    translation: str
+    lemmas: list[str]
+    cefr_level: str
+    audio_url: str | None = Field(description="Set once the sentence has been spoken.")
+
+
 class SourcefileSummary(BaseModel):
     id: uuid.UUID
     title: str | None
@@ -72,10 +118,10 @@ class SourcefileRead(SourcefileSummary):
     steps: list[StepRead]
     text: str | None = None
     translation: str | None = None
-    words: list[dict[str, Any]] = []
-    phrases: list[dict[str, Any]] = []
-    lemmas: list[dict[str, Any]] = []
-    sentences: list[dict[str, Any]] = []
+    words: list[WordRead] = []
+    phrases: list[PhraseRead] = []
+    lemmas: list[LemmaRead] = []
+    sentences: list[SentenceRead] = []
     audio_url: str | None = None
     usage: Usage
 

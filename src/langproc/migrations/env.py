@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from langproc.db import models  # noqa: F401  (registers the tables)
+from langproc.db import models, results  # noqa: F401  (registers the tables)
 from langproc.db.base import Base
 
 target_metadata = Base.metadata

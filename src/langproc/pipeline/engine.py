@@ -27,6 +27,7 @@ from langproc.errors import PermanentError, StepError, StepSkipped, TransientErr
 from langproc.events.hub import Hub
 from langproc.pipeline.backoff import retry_delay
 from langproc.pipeline.graph import Graph
+from langproc.pipeline.results import StoredLemmas
 from langproc.pipeline.state import StepChange, lock_sourcefile, settle
 from langproc.providers.usage import Usage, current_usage
 from langproc.settings import Settings
@@ -86,6 +87,7 @@ class Engine:
         self.hub = hub
         self.run_blocking = run_blocking
         self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:12]}"
+        self.lemmas = StoredLemmas(sessions)
 
     async def claim(self, limit: int) -> list[Claim]:
         """Take the leases of up to `limit` runnable steps, in one transaction."""
@@ -199,6 +201,7 @@ class Engine:
             outputs={need: outputs.get((sourcefile.id, need)) for need in self.graph[step].needs},
             blobs=BlobAccess(read_source=read_source, store=self.blobs.put),
             run_blocking=self.run_blocking,
+            lemmas=self.lemmas,
         )
 
     async def execute(self, claim: Claim) -> None:
@@ -304,6 +307,9 @@ class Engine:
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 return False
+            store = self.graph[claim.step].store
+            if store is not None and outcome.status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED):
+                await store(session, sourcefile, outcome.output)
             change = StepChange(
                 claim.step, outcome.status, claim.attempt, error_json, outcome.next_attempt_at
             )

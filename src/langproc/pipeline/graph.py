@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from langproc.pipeline.results import StoreFn
 from langproc.steps.context import StepContext
 
 StepFn = Callable[[StepContext], Awaitable[BaseModel]]
@@ -14,13 +15,15 @@ StepFn = Callable[[StepContext], Awaitable[BaseModel]]
 
 @dataclass(frozen=True)
 class StepSpec:
-    """A step: its function, the steps it needs, a timeout, and whether transient errors retry."""
+    """A step: its function, the steps it needs, a timeout, whether transient errors retry, and
+    where its results go besides the checkpoint (`store`, run in the checkpoint transaction)."""
 
     name: str
     run: StepFn
     needs: tuple[str, ...] = ()
     timeout_s: float = 600.0
     retryable: bool = True
+    store: StoreFn | None = None
 
 
 class Graph:

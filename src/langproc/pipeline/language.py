@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from langproc.pipeline import results
 from langproc.pipeline.graph import Graph, StepSpec
 from langproc.steps.describe_lemmas import describe_lemmas
 from langproc.steps.extract_phrases import extract_phrases
@@ -15,11 +16,36 @@ LANGUAGE_GRAPH = Graph(
     [
         StepSpec("transcribe", transcribe, timeout_s=300),
         StepSpec("translate", translate, needs=("transcribe",), timeout_s=900),
-        StepSpec("extract_words", extract_words, needs=("transcribe",), timeout_s=600),
-        StepSpec("extract_phrases", extract_phrases, needs=("transcribe",), timeout_s=600),
-        StepSpec("describe_lemmas", describe_lemmas, needs=("extract_words",), timeout_s=900),
-        StepSpec("generate_sentences", generate_sentences, needs=("describe_lemmas",)),
-        StepSpec("speak_text", speak_text, needs=("transcribe",), timeout_s=1800),
-        StepSpec("speak_sentences", speak_sentences, needs=("generate_sentences",), timeout_s=900),
+        StepSpec("extract_words", extract_words, needs=("transcribe",), store=results.store_words),
+        StepSpec(
+            "extract_phrases", extract_phrases, needs=("transcribe",), store=results.store_phrases
+        ),
+        StepSpec(
+            "describe_lemmas",
+            describe_lemmas,
+            needs=("extract_words",),
+            timeout_s=900,
+            store=results.store_lemmas,
+        ),
+        StepSpec(
+            "generate_sentences",
+            generate_sentences,
+            needs=("describe_lemmas",),
+            store=results.store_sentences,
+        ),
+        StepSpec(
+            "speak_text",
+            speak_text,
+            needs=("transcribe",),
+            timeout_s=1800,
+            store=results.store_text_audio,
+        ),
+        StepSpec(
+            "speak_sentences",
+            speak_sentences,
+            needs=("generate_sentences",),
+            timeout_s=900,
+            store=results.store_sentence_audio,
+        ),
     ]
 )

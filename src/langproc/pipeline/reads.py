@@ -7,10 +7,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from langproc.db.models import DONE_STEP_STATUSES, Sourcefile, StepRun
+from langproc.db.results import Audio, Lemma, Phrase, Sentence, WordForm
 from langproc.errors import InvalidInput
 
 
@@ -45,54 +46,81 @@ def summary(sourcefile: Sourcefile, runs: list[StepRun]) -> dict[str, Any]:
     }
 
 
-def detail(sourcefile: Sourcefile, runs: list[StepRun]) -> dict[str, Any]:
-    """Everything about one sourcefile (SPEC §4)."""
+async def detail(
+    session: AsyncSession, sourcefile: Sourcefile, runs: list[StepRun]
+) -> dict[str, Any]:
+    """Everything about one sourcefile (SPEC §4): its steps and the results that exist."""
+    sid = sourcefile.id
     outputs = {r.step: r.output or {} for r in runs}
     usage: dict[str, int] = {}
     for run in runs:
         for key, value in (run.usage or {}).items():
             usage[key] = usage.get(key, 0) + int(value)
-    sentences = list(outputs.get("generate_sentences", {}).get("sentences", []))
-    for item in outputs.get("speak_sentences", {}).get("items", []):
-        index = item["sentence_index"]
-        if 0 <= index < len(sentences):
-            sentences[index] = {**sentences[index], "audio_url": audio_url(item["audio"])}
-    spoken = outputs.get("speak_text", {})
+    audio = {
+        a.sentence_position: audio_url(a.id)
+        for a in await session.scalars(select(Audio).where(Audio.sourcefile_id == sid))
+    }
     return {
         **summary(sourcefile, runs),
-        "steps": [
-            {
-                "name": r.step,
-                "status": r.status,
-                "attempts": r.attempt,
-                "started_at": r.started_at,
-                "finished_at": r.finished_at,
-                "next_attempt_at": r.next_attempt_at,
-                "error": (
-                    {
-                        "type": r.error_type,
-                        "message": r.error_message,
-                        "retryable": bool(r.error_retryable),
-                    }
-                    if r.error_type
-                    else None
-                ),
-            }
-            for r in runs
-        ],
+        "steps": [_step(r) for r in runs],
         "text": outputs.get("transcribe", {}).get("text"),
         "translation": outputs.get("translate", {}).get("translation"),
-        "words": outputs.get("extract_words", {}).get("words", []),
-        "phrases": outputs.get("extract_phrases", {}).get("phrases", []),
-        "lemmas": outputs.get("describe_lemmas", {}).get("lemmas", []),
-        "sentences": sentences,
-        "audio_url": audio_url(spoken) if spoken else None,
+        "words": await _rows(session, WordForm, sid),
+        "phrases": await _rows(session, Phrase, sid),
+        "lemmas": await _lemmas(session, sourcefile),
+        "sentences": [
+            {**sentence, "audio_url": audio.get(sentence["position"])}
+            for sentence in await _rows(session, Sentence, sid)
+        ],
+        "audio_url": audio.get(None),
         "usage": usage,
     }
 
 
-def audio_url(audio: dict[str, Any]) -> str:
-    return f"/api/audio/{audio['blob_key']}"
+def _step(run: StepRun) -> dict[str, Any]:
+    error = None
+    if run.error_type:
+        error = {
+            "type": run.error_type,
+            "message": run.error_message,
+            "retryable": bool(run.error_retryable),
+        }
+    return {
+        "name": run.step,
+        "status": run.status,
+        "attempts": run.attempt,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "next_attempt_at": run.next_attempt_at,
+        "error": error,
+    }
+
+
+async def _rows(
+    session: AsyncSession, table: type[WordForm | Phrase | Sentence], sid: uuid.UUID
+) -> list[dict[str, Any]]:
+    rows = await session.scalars(
+        select(table).where(table.sourcefile_id == sid).order_by(table.position)
+    )
+    return [{c.key: getattr(row, c.key) for c in table.__table__.columns} for row in rows]
+
+
+async def _lemmas(session: AsyncSession, sourcefile: Sourcefile) -> list[dict[str, Any]]:
+    """The shared lemmas of this sourcefile's words, in the order the words come."""
+    pairs = select(WordForm.lemma, WordForm.part_of_speech).where(
+        WordForm.sourcefile_id == sourcefile.id
+    )
+    rows = await session.scalars(
+        select(Lemma).where(
+            Lemma.language == sourcefile.language,
+            tuple_(Lemma.lemma, Lemma.part_of_speech).in_(pairs),
+        )
+    )
+    return [{c.key: getattr(row, c.key) for c in Lemma.__table__.columns} for row in rows]
+
+
+def audio_url(audio_id: uuid.UUID) -> str:
+    return f"/api/audio/{audio_id}"
 
 
 def encode_cursor(created_at: datetime, sourcefile_id: uuid.UUID) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +19,7 @@ from langproc.db.models import (
 )
 from langproc.errors import Conflict, InvalidInput, NotFound
 from langproc.pipeline.graph import Graph
+from langproc.pipeline.results import unused_audio_keys_query
 from langproc.pipeline.state import StepChange, lock_sourcefile, settle
 
 
@@ -177,7 +177,7 @@ async def delete_sourcefile(
     """Delete the sourcefile with its steps and events; returns blob keys nobody else uses."""
     sourcefile, _ = await _locked_owned(session, sourcefile_id, owner)
     keys = [sourcefile.blob_key] if sourcefile.blob_key else []
-    unused: list[str] = []
+    unused: list[str] = list(await session.scalars(unused_audio_keys_query(sourcefile_id)))
     for key in keys:
         others = await session.scalar(
             select(func.count()).where(Sourcefile.blob_key == key, Sourcefile.id != sourcefile_id)
@@ -189,11 +189,3 @@ async def delete_sourcefile(
     await session.delete(sourcefile)
     await session.flush()
     return unused
-
-
-def summarize_usage(runs: list[StepRun]) -> dict[str, Any]:
-    totals: dict[str, int] = {}
-    for run in runs:
-        for key, value in (run.usage or {}).items():
-            totals[key] = totals.get(key, 0) + int(value)
-    return totals

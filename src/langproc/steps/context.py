@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from langproc.errors import PermanentError
 from langproc.providers.ports import Lexicon, SpeechSynthesizer, TextGenerator, Transcriber
+from langproc.steps.models import Lemma
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -48,6 +49,14 @@ class BlobAccess:
         self.store = store
 
 
+class LemmaCatalog(Protocol):
+    """Lemmas already described for a language, shared by all its documents."""
+
+    async def described(
+        self, language: str, keys: list[tuple[str, str]], *, by_llm: bool
+    ) -> dict[tuple[str, str], Lemma]: ...
+
+
 @dataclass(frozen=True)
 class StepContext:
     source: Source
@@ -55,6 +64,7 @@ class StepContext:
     outputs: Mapping[str, Mapping[str, Any] | None]
     blobs: BlobAccess
     run_blocking: Callable[..., Awaitable[Any]]
+    lemmas: LemmaCatalog | None = None
 
     def output_of(self, step: str, model: type[M]) -> M | None:
         """The checkpointed output of dependency `step` (None when it was skipped without one)."""

@@ -55,7 +55,7 @@ CREATE_BODY = {
 
 async def _read(session: Session, sourcefile: Any) -> dict[str, Any]:
     runs = await reads.step_runs(session, [sourcefile.id])
-    return reads.detail(sourcefile, runs[sourcefile.id])
+    return await reads.detail(session, sourcefile, runs[sourcefile.id])
 
 
 @router.post(

@@ -1,0 +1,173 @@
+"""Storing each step's results in the result tables, in the step's checkpoint transaction,
+and the shared lemma table as the catalog `describe_lemmas` consults."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from langproc.db.engine import SessionFactory
+from langproc.db.models import Sourcefile
+from langproc.db.results import Audio, Lemma, Phrase, Sentence, SentenceLemma, WordForm
+from langproc.steps import models
+
+Output = dict[str, Any] | None
+StoreFn = Callable[[AsyncSession, Sourcefile, Output], Awaitable[None]]
+
+
+async def store_words(
+    session: AsyncSession, sourcefile: Sourcefile, output: dict[str, Any] | None
+) -> None:
+    await session.execute(delete(WordForm).where(WordForm.sourcefile_id == sourcefile.id))
+    words = models.Words.model_validate(output).words if output else []
+    session.add_all(
+        WordForm(sourcefile_id=sourcefile.id, position=i, **word.model_dump())
+        for i, word in enumerate(words)
+    )
+
+
+async def store_phrases(
+    session: AsyncSession, sourcefile: Sourcefile, output: dict[str, Any] | None
+) -> None:
+    await session.execute(delete(Phrase).where(Phrase.sourcefile_id == sourcefile.id))
+    phrases = models.Phrases.model_validate(output).phrases if output else []
+    session.add_all(
+        Phrase(sourcefile_id=sourcefile.id, position=i, **phrase.model_dump())
+        for i, phrase in enumerate(phrases)
+    )
+
+
+async def store_lemmas(
+    session: AsyncSession, sourcefile: Sourcefile, output: dict[str, Any] | None
+) -> None:
+    """Add new lemmas to the shared table; fill in ones that only had local data."""
+    if not output:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    for lemma in models.Lemmas.model_validate(output).lemmas:
+        values = _lemma_values(lemma)
+        await session.execute(
+            insert(Lemma)
+            .values(language=sourcefile.language, **values)
+            .on_conflict_do_nothing(index_elements=["language", "lemma", "part_of_speech"])
+        )
+        if values["described"]:
+            await session.execute(
+                update(Lemma)
+                .where(
+                    Lemma.language == sourcefile.language,
+                    Lemma.lemma == lemma.lemma,
+                    Lemma.part_of_speech == lemma.part_of_speech,
+                    Lemma.described.is_(False),
+                )
+                .values(**values)
+            )
+
+
+def _lemma_values(lemma: models.Lemma) -> dict[str, Any]:
+    values = lemma.model_dump(by_alias=True)
+    values["described"] = bool(lemma.translations or lemma.etymology or lemma.mnemonic)
+    return values
+
+
+async def store_sentences(
+    session: AsyncSession, sourcefile: Sourcefile, output: dict[str, Any] | None
+) -> None:
+    await session.execute(delete(Sentence).where(Sentence.sourcefile_id == sourcefile.id))
+    sentences = models.Sentences.model_validate(output).sentences if output else []
+    rows = [
+        Sentence(sourcefile_id=sourcefile.id, position=i, **sentence.model_dump())
+        for i, sentence in enumerate(sentences)
+    ]
+    session.add_all(rows)
+    await session.flush()
+    for row in rows:
+        if not row.lemmas:
+            continue
+        lemma_ids = await session.scalars(
+            select(Lemma.id).where(
+                Lemma.language == sourcefile.language, Lemma.lemma.in_(row.lemmas)
+            )
+        )
+        session.add_all(SentenceLemma(sentence_id=row.id, lemma_id=i) for i in set(lemma_ids))
+
+
+async def store_text_audio(
+    session: AsyncSession, sourcefile: Sourcefile, output: dict[str, Any] | None
+) -> None:
+    await session.execute(
+        delete(Audio).where(Audio.sourcefile_id == sourcefile.id, Audio.sentence_position.is_(None))
+    )
+    if output:
+        audio = models.Audio.model_validate(output)
+        session.add(
+            Audio(sourcefile_id=sourcefile.id, sentence_position=None, **audio.model_dump())
+        )
+
+
+async def store_sentence_audio(
+    session: AsyncSession, sourcefile: Sourcefile, output: dict[str, Any] | None
+) -> None:
+    await session.execute(
+        delete(Audio).where(
+            Audio.sourcefile_id == sourcefile.id, Audio.sentence_position.is_not(None)
+        )
+    )
+    items = models.SentenceAudios.model_validate(output).items if output else []
+    session.add_all(
+        Audio(
+            sourcefile_id=sourcefile.id,
+            sentence_position=item.sentence_index,
+            **item.audio.model_dump(),
+        )
+        for item in items
+    )
+
+
+class StoredLemmas:
+    """The shared lemma table, as `describe_lemmas` sees it (steps.context.LemmaCatalog)."""
+
+    def __init__(self, sessions: SessionFactory) -> None:
+        self.sessions = sessions
+
+    async def described(
+        self, language: str, keys: list[tuple[str, str]], *, by_llm: bool
+    ) -> dict[tuple[str, str], models.Lemma]:
+        if not keys:
+            return {}
+        query = select(Lemma).where(
+            Lemma.language == language, tuple_(Lemma.lemma, Lemma.part_of_speech).in_(keys)
+        )
+        if by_llm:
+            query = query.where(Lemma.described.is_(True))
+        async with self.sessions() as session:
+            rows = (await session.execute(query)).scalars().all()
+        return {
+            (row.lemma, row.part_of_speech): models.Lemma(
+                lemma=row.lemma,
+                part_of_speech=row.part_of_speech,
+                translations=row.translations,
+                etymology=row.etymology,
+                register=row.register,
+                cefr_level=row.cefr_level,
+                frequency=row.frequency,
+                mnemonic=row.mnemonic,
+                synonyms=row.synonyms,
+            )
+            for row in rows
+        }
+
+
+def unused_audio_keys_query(sourcefile_id: uuid.UUID) -> Any:
+    """Blob keys of this sourcefile's audio that no other sourcefile's audio shares."""
+    others = select(Audio.blob_key).where(Audio.sourcefile_id != sourcefile_id)
+    return select(Audio.blob_key).where(
+        Audio.sourcefile_id == sourcefile_id, Audio.blob_key.not_in(others)
+    )
