@@ -21,7 +21,6 @@ from typing import Any
 import httpx
 import psycopg
 from sqlalchemy.engine import make_url
-
 from tests.paths import SAMPLES
 from tests.processes import LangprocProcess
 
@@ -37,13 +36,19 @@ def say(*lines: str) -> None:
     sys.stdout.flush()
 
 
-def table(rows: Sequence[Sequence[object]], header: Sequence[str] | None = None) -> list[str]:
-    """Rows as aligned text columns (first column left-aligned, the rest right-aligned)."""
+def table(
+    rows: Sequence[Sequence[object]], header: Sequence[str] | None = None, *, right: bool = True
+) -> list[str]:
+    """Rows as aligned text columns: the first left-aligned, the rest right-aligned if `right`."""
     cells = [[str(c) for c in row] for row in ([header] if header else []) + list(rows)]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    columns = max(len(row) for row in cells)
+    cells = [row + [""] * (columns - len(row)) for row in cells]
+    widths = [max(len(row[i]) for row in cells) for i in range(columns)]
     lines = []
     for n, row in enumerate(cells):
-        parts = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]
+        pairs = zip(row[1:], widths[1:], strict=True)
+        rest = [c.rjust(w) if right else c.ljust(w) for c, w in pairs]
+        parts = [row[0].ljust(widths[0]), *rest]
         lines.append("  ".join(parts).rstrip())
         if header and n == 0:
             lines.append("  ".join("-" * w for w in widths))
@@ -148,7 +153,7 @@ class Database:
                 return conn.execute(sql).fetchall()
         sync = make_url(self.url).set(drivername="postgresql")
         with psycopg.connect(sync.render_as_string(hide_password=False)) as conn:
-            return conn.execute(sql).fetchall()  # type: ignore[arg-type]
+            return conn.execute(sql).fetchall()
 
 
 @contextmanager
@@ -163,7 +168,7 @@ def fresh_database(kind: str, admin_url: str, workdir: Path) -> Iterator[Databas
     name = f"langproc_bench_{uuid.uuid4().hex[:10]}"
     admin = make_url(admin_url).set(drivername="postgresql")
     with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+        conn.execute(f'CREATE DATABASE "{name}"')
     try:
         url = admin.set(drivername="postgresql+asyncpg", database=name)
         database = Database(url.render_as_string(hide_password=False), "postgres")
@@ -171,7 +176,7 @@ def fresh_database(kind: str, admin_url: str, workdir: Path) -> Iterator[Databas
         yield database
     finally:
         with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def service_env(

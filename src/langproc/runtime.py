@@ -60,6 +60,8 @@ class Runtime:
             await self.executor.stop(self.settings.shutdown_grace_s)
         if self.listener is not None:
             await self.listener.stop()
+        for close in self.engine.providers.closers:
+            await close()
         await self.db.dispose()
 
 

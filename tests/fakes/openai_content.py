@@ -56,6 +56,7 @@ class SourceText:
         entries = [line.split("\t")[0].strip() for line in lines]
         # A list of lemmas (one per line, maybe tab-separated details) rather than prose.
         listing = len(lines) > 1 and all(len(e.split()) <= 3 and len(e) < 40 for e in entries)
+        self.listing = listing
         # The second column of a listing, e.g. the part of speech given with each lemma.
         self.details = (
             {e: line.split("\t")[1].strip() for e, line in zip(entries, lines, strict=True)}
@@ -86,6 +87,9 @@ class SourceText:
         index = self._cursor[kind]
         self._cursor[kind] = index + 1
         return items[index % len(items)]
+
+    def rewind_words(self, index: int) -> None:
+        self._cursor["word"] = index
 
     def next_word(self) -> str:
         return self._next("word", self.words)
@@ -178,10 +182,17 @@ class SchemaFaker:
         high = max(int(schema.get("maxItems", _MAX_ITEMS.get(hint, 5))), low)
         count = self.rng.randint(low, min(high, max(_MAX_ITEMS.get(hint, 5), low)))
         item_schema: dict[str, Any] = schema.get("items", {})
+        entry = self._resolve(item_schema).get("properties", {}).keys() & {"lemma", "wordform"}
+        one_per_line = self.source.listing and bool(entry) and anchor is None
+        if one_per_line:
+            # A model answers a listing (lemmas to describe) with one entry per line, in order.
+            count = len(self.source.words)
         items: list[Any] = []
         for i in range(count * 3):
             if len(items) == count:
                 break
+            if one_per_line:
+                self.source.rewind_words(i)
             item = self._value(item_schema, singular(hint), anchor, i)
             if not schema.get("uniqueItems") or item not in items:
                 items.append(item)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
+from langproc.api.app import create_app
 from langproc.db.engine import session_scope
 from langproc.db.models import Event, Sourcefile, SourcefileKind, StepRun
 from langproc.pipeline.graph import Graph, StepSpec
@@ -21,6 +24,8 @@ from langproc.runtime import Runtime, build_runtime
 from langproc.settings import Settings
 from langproc.steps.context import Providers, StepContext
 from langproc.steps.models import Text
+from tests.fakes.openai_server import FakeOpenAI
+from tests.paths import SAMPLES
 
 NO_PROVIDERS = Providers(text=None, transcriber=None, speech=None, lexicon=None)
 
@@ -146,3 +151,64 @@ async def events_of(rt: Runtime, sourcefile_id: uuid.UUID) -> list[Event]:
             select(Event).where(Event.sourcefile_id == sourcefile_id).order_by(Event.id)
         )
         return list(rows.scalars())
+
+
+@pytest.fixture
+def fake_llm() -> Iterator[FakeOpenAI]:
+    fake = FakeOpenAI(samples_dir=SAMPLES)
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@dataclass
+class Service:
+    """The real language pipeline behind the API, on one database, with an HTTP client."""
+
+    runtime: Runtime
+    http: httpx.AsyncClient
+
+    async def submit_text(self, text: str, language: str, **fields: str) -> str:
+        response = await self.http.post(
+            "/api/sourcefiles", json={"text": text, "language": language, **fields}
+        )
+        assert response.status_code == 202, response.text
+        return str(response.json()["id"])
+
+    async def submit_file(self, name: str, data: bytes, language: str) -> str:
+        files = {"file": (name, data)}
+        response = await self.http.post(
+            "/api/sourcefiles", files=files, data={"language": language}
+        )
+        assert response.status_code == 202, response.text
+        return str(response.json()["id"])
+
+    async def finished(self, sid: str, within_s: float = 60.0) -> dict[str, Any]:
+        """The sourcefile once it succeeded or failed."""
+        await wait_for_status(
+            self.runtime, [uuid.UUID(sid)], {"succeeded", "failed", "cancelled"}, within_s
+        )
+        return dict((await self.http.get(f"/api/sourcefiles/{sid}")).json())
+
+
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[Service]:
+    """The language pipeline with providers chosen by `settings`, as `langproc serve` runs it."""
+    runtime = build_runtime(settings)
+    app = create_app(runtime=runtime)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield Service(runtime, http)
+
+
+def openai_settings(db_url: str, data_dir: Path, fake: FakeOpenAI, **overrides: Any) -> Settings:
+    return make_settings(
+        db_url,
+        data_dir,
+        provider="openai",
+        openai_base_url=fake.base_url,
+        openai_api_key="test-key",
+        provider_timeout_s=2.0,
+        **overrides,
+    )

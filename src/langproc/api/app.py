@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import jwt
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from langproc.api.deps import jwks_client
 from langproc.api.limits import BodySizeLimit
-from langproc.api.routes import health, sourcefiles
+from langproc.api.routes import health, media, sourcefiles
 from langproc.errors import LangprocError
 from langproc.runtime import Runtime, build_runtime
 from langproc.settings import Settings
@@ -29,7 +29,7 @@ def create_app(
         rt = runtime or build_runtime(settings)
         app.state.runtime = rt
         if settings.jwks_url:
-            app.state.jwks = jwt.PyJWKClient(settings.jwks_url, cache_keys=True, lifespan=300)
+            app.state.jwks = jwks_client(settings.jwks_url)
         await rt.start(executor=executor)
         try:
             yield
@@ -47,6 +47,7 @@ def create_app(
     app.add_exception_handler(InterfaceError, _database_unavailable)
     app.include_router(health.router)
     app.include_router(sourcefiles.router)
+    app.include_router(media.router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -60,7 +61,8 @@ def create_app(
 
 
 async def _langproc_error(_request: Request, exc: LangprocError) -> JSONResponse:
-    return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
 
 
 async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:

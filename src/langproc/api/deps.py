@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 import jwt
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Request
+from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from langproc.errors import Unauthorized
+from langproc.errors import LangprocError, Unauthorized
 from langproc.runtime import Runtime
-from langproc.settings import AuthMode
+from langproc.settings import AuthMode, Settings
 
 LOCAL_OWNER = "local"
 
@@ -27,44 +28,89 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+class SigningKeysUnavailable(LangprocError):
+    """The JWKS endpoint does not answer: the token cannot be checked now (not its fault)."""
+
+    status_code = 503
+
+
+bearer = HTTPBearer(
+    bearerFormat="JWT",
+    auto_error=False,
+    description="A Supabase access token; not needed when the server runs with LANGPROC_AUTH=none.",
+)
+query_token = APIKeyQuery(
+    name="access_token",
+    auto_error=False,
+    description="The same JWT as a query parameter, for EventSource, which cannot send headers.",
+)
+
+
+def jwks_client(url: str) -> jwt.PyJWKClient:
+    """A JWKS client that caches the key set and refetches it when a token names a new key."""
+    # No per-key cache (it never expires, so a revoked key would stay trusted); the key set is
+    # cached for 5 minutes, and a token with an unknown `kid` refetches it at most once a second,
+    # so a rotated key is trusted at once while random `kid`s cannot flood the endpoint.
+    return jwt.PyJWKClient(url, lifespan=300, cooldown_duration=1.0, timeout=5.0)
+
+
 def get_owner(
     request: Request,
-    access_token: Annotated[
-        str | None, Query(description="JWT for EventSource, which cannot send headers.")
-    ] = None,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    access_token: Annotated[str | None, Depends(query_token)],
 ) -> str:
     """The caller's user id: `sub` of a verified JWT, or a fixed local user without auth."""
-    runtime = get_runtime(request)
-    settings = runtime.settings
+    settings = get_runtime(request).settings
     if settings.auth == AuthMode.NONE:
         return LOCAL_OWNER
-    header = request.headers.get("authorization", "")
-    token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else access_token
+    token: str | None
+    if credentials is not None:
+        token = credentials.credentials
+    elif request.headers.get("authorization"):
+        raise Unauthorized("the Authorization header must read `Bearer <JWT>`")
+    else:
+        token = access_token
     if not token:
-        raise Unauthorized("missing credentials: send Authorization: Bearer <JWT>")
+        raise Unauthorized(
+            "missing credentials: send Authorization: Bearer <JWT> (or ?access_token= on streams)"
+        )
+    subject = _verify(request, settings, token).get("sub")
+    if not isinstance(subject, str) or not subject.strip():
+        raise Unauthorized("the token's `sub` claim is empty: it does not name a user")
+    return subject
+
+
+def _verify(request: Request, settings: Settings, token: str) -> dict[str, Any]:
     try:
         if settings.jwks_url:
-            key = request.app.state.jwks.get_signing_key_from_jwt(token).key
+            jwks: jwt.PyJWKClient = request.app.state.jwks
+            key: Any = jwks.get_signing_key_from_jwt(token).key
             algorithms = ["RS256", "ES256"]
         elif settings.jwt_secret is not None:
             key = settings.jwt_secret.get_secret_value()
             algorithms = ["HS256"]
         else:
             raise Unauthorized("the server has LANGPROC_AUTH=jwt but no secret or JWKS URL")
-        claims = jwt.decode(
+        claims: dict[str, Any] = jwt.decode(
             token,
             key,
             algorithms=algorithms,
             audience=settings.jwt_audience,
             options={"require": ["sub", "exp"]},
         )
+    except jwt.PyJWKClientConnectionError as exc:
+        raise SigningKeysUnavailable(
+            f"the signing keys cannot be fetched, try again shortly: {exc}"
+        ) from exc
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("the token has expired: sign in again") from exc
     except jwt.InvalidAudienceError as exc:
         raise Unauthorized(f"the token's audience is not {settings.jwt_audience!r}") from exc
+    except jwt.MissingRequiredClaimError as exc:
+        raise Unauthorized(f"the token has no `{exc.claim}` claim") from exc
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"the token is not valid: {exc}") from exc
-    return str(claims["sub"])
+    return claims
 
 
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]

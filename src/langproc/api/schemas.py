@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -80,7 +81,9 @@ class LemmaRead(BaseModel):
     """An entry of the lemma table shared by all documents of the language."""
 
     # `register` is a BaseModel attribute: the field is named apart and keeps the SPEC's name.
-    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True, validate_by_alias=True)
+    model_config = ConfigDict(
+        serialize_by_alias=True, validate_by_name=True, validate_by_alias=True
+    )
 
     lemma: str
     part_of_speech: str
@@ -132,8 +135,88 @@ class SourcefileList(BaseModel):
 
 
 class ErrorResponse(BaseModel):
+    """Every error the API answers with: what went wrong and what to do."""
+
     detail: str = Field(examples=["no sourcefile with id 3f0c…"])
+
+
+class ValidationIssue(BaseModel):
+    """One field error of a request that does not match its schema (FastAPI's format)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    loc: list[str | int] = Field(examples=[["body", "language"]])
+    msg: str = Field(examples=["Field required"])
+    type: str = Field(examples=["missing"])
+
+
+class ValidationErrorResponse(BaseModel):
+    """A 422: field errors for a request that does not match its schema, or one message."""
+
+    detail: str | list[ValidationIssue]
 
 
 class Health(BaseModel):
     status: str
+
+
+ERROR_DESCRIPTIONS: dict[int, tuple[str, str]] = {
+    401: (
+        "Missing or bad credentials: send `Authorization: Bearer <JWT>`.",
+        "the token has expired: sign in again",
+    ),
+    404: (
+        "No such sourcefile, or it belongs to another user.",
+        "no sourcefile with id 3f0c8a2e-5b1d-4c47-9a8e-2d6f1b7c9e40",
+    ),
+    409: ("The sourcefile's state does not allow this now.", "steps ['translate'] are running"),
+    413: (
+        "The upload is over the size limit.",
+        "the upload is larger than the limit of 10 MiB: send a smaller photo or split the text",
+    ),
+    415: (
+        "Not a supported file: JPEG, PNG, WebP or HEIC images, or UTF-8 .txt files.",
+        "this file type is not supported: send JPEG, PNG, WebP or HEIC images, or UTF-8 .txt files",
+    ),
+    503: (
+        "The database is unavailable; try again shortly.",
+        "the database is unavailable, try again shortly (OperationalError)",
+    ),
+}
+
+_VALIDATION_EXAMPLES = {
+    "fields": {
+        "summary": "The request does not match its schema",
+        "value": {
+            "detail": [{"loc": ["body", "language"], "msg": "Field required", "type": "missing"}]
+        },
+    },
+    "value": {
+        "summary": "A value is not acceptable",
+        "value": {"detail": "language 'xx' is not supported: use an ISO 639-1 code, one of ar, …"},
+    },
+}
+
+
+def error_responses(*codes: int | tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for error statuses, with the shared error models and an example.
+
+    A `(status, description)` pair says what that status means for the route at hand.
+    """
+    responses: dict[int | str, dict[str, Any]] = {}
+    for item in codes:
+        code, description = item if isinstance(item, tuple) else (item, None)
+        if code == 422:
+            responses[code] = {
+                "model": ValidationErrorResponse,
+                "description": description or "Malformed input: the detail says what to change.",
+                "content": {"application/json": {"examples": _VALIDATION_EXAMPLES}},
+            }
+            continue
+        general, example = ERROR_DESCRIPTIONS[code]
+        responses[code] = {
+            "model": ErrorResponse,
+            "description": description or general,
+            "content": {"application/json": {"example": {"detail": example}}},
+        }
+    return responses

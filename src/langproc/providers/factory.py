@@ -51,4 +51,10 @@ def build_providers(
     if openai is not None and speech == ProviderChoice.OPENAI:
         voice = f"{endpoint}|{settings.tts_model}|{settings.tts_voice}"
         speaker = CachedSpeech(openai, cache, voice)
-    return Providers(text=text, transcriber=transcriber, speech=speaker, lexicon=LocalLexicon())
+    return Providers(
+        text=text,
+        transcriber=transcriber,
+        speech=speaker,
+        lexicon=LocalLexicon(),
+        closers=(openai.aclose,) if openai is not None else (),
+    )

@@ -25,6 +25,8 @@ class Providers:
     transcriber: Transcriber | None
     speech: SpeechSynthesizer | None
     lexicon: Lexicon | None
+    # Called once on shutdown (HTTP clients and the like).
+    closers: tuple[Callable[[], Awaitable[None]], ...] = ()
 
 
 @dataclass(frozen=True)

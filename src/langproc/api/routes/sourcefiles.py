@@ -12,11 +12,11 @@ from starlette.datastructures import UploadFile
 
 from langproc.api.deps import Owner, RuntimeDep, Session
 from langproc.api.schemas import (
-    ErrorResponse,
     RetryRequest,
     SourcefileCreate,
     SourcefileList,
     SourcefileRead,
+    error_responses,
 )
 from langproc.db.models import SourcefileKind, SourcefileStatus
 from langproc.errors import InvalidInput, UnsupportedMediaType
@@ -26,25 +26,40 @@ from langproc.runtime import Runtime
 
 router = APIRouter(prefix="/api/sourcefiles", tags=["sourcefiles"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorResponse, "description": "Missing or bad credentials."},
-    404: {"model": ErrorResponse, "description": "No such sourcefile (or another user's)."},
+ERRORS = error_responses(401, 404, 422, 503)
+LOCATION = {
+    "Location": {"description": "The sourcefile's URL.", "schema": {"type": "string"}},
 }
 
 CREATE_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": SourcefileCreate.model_json_schema()},
+            "application/json": {
+                "schema": SourcefileCreate.model_json_schema(),
+                "example": {"text": "Ήταν μια φορά ένας βασιλιάς.", "language": "el"},
+            },
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
                     "required": ["file", "language"],
                     "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "language": {"type": "string", "examples": ["el"]},
-                        "title": {"type": "string"},
-                        "native_language": {"type": "string"},
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "A JPEG, PNG, WebP or HEIC photo, or a UTF-8 .txt file.",
+                        },
+                        "language": {
+                            "type": "string",
+                            "description": "ISO 639-1 code of the studied language.",
+                            "examples": ["el"],
+                        },
+                        "title": {"type": "string", "description": "Default: the file's name."},
+                        "native_language": {
+                            "type": "string",
+                            "description": "Default: en.",
+                            "examples": ["en"],
+                        },
                     },
                 }
             },
@@ -64,10 +79,10 @@ async def _read(session: Session, sourcefile: Any) -> dict[str, Any]:
     operation_id="create_sourcefile",
     summary="Upload an image or a text and start processing it",
     response_model=SourcefileRead,
+    response_description="Accepted: processing runs in the background.",
     responses={
-        401: ERRORS[401],
-        413: {"model": ErrorResponse, "description": "The upload is over the size limit."},
-        415: {"model": ErrorResponse, "description": "Not a supported image or UTF-8 text."},
+        202: {"headers": LOCATION},
+        **error_responses(401, 413, 415, 422, 503),
     },
     openapi_extra=CREATE_BODY,
 )
@@ -78,7 +93,13 @@ async def create_sourcefile(
     session: Session,
     owner: Owner,
     runtime: RuntimeDep,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            max_length=255,
+            description="Repeating a request with the same key returns the first sourcefile.",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("application/json"):
@@ -148,14 +169,18 @@ async def _from_form(request: Request, runtime: Runtime, owner: str) -> services
     operation_id="list_sourcefiles",
     summary="List the caller's sourcefiles, newest first",
     response_model=SourcefileList,
-    responses={401: ERRORS[401], 422: {"model": ErrorResponse, "description": "Bad cursor."}},
+    responses=error_responses(401, (422, "A bad `status`, `limit` or `cursor`."), 503),
 )
 async def list_sourcefiles(
     session: Session,
     owner: Owner,
-    status: SourcefileStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    status: Annotated[
+        SourcefileStatus | None, Query(description="Only sourcefiles in this state.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="Page size.")] = 50,
+    cursor: Annotated[
+        str | None, Query(max_length=500, description="`next_cursor` of the previous page.")
+    ] = None,
 ) -> dict[str, Any]:
     items, next_cursor = await reads.list_sourcefiles(
         session, owner, status=status, limit=limit, cursor=cursor
@@ -182,7 +207,9 @@ async def get_sourcefile(
     operation_id="retry_sourcefile",
     summary="Re-run steps (named ones with their downstream, or every failed one)",
     response_model=SourcefileRead,
-    responses={**ERRORS, 409: {"model": ErrorResponse, "description": "A named step is running."}},
+    responses=error_responses(
+        401, 404, (409, "A named step is running, or nothing failed to re-run."), 422, 503
+    ),
 )
 async def retry_sourcefile(
     sourcefile_id: uuid.UUID,

@@ -1,0 +1,111 @@
+"""Serving immutable blobs over HTTP: strong ETags, `If-None-Match`, `If-Range` and single
+byte ranges (RFC 9110 §13-14), shared by the image and audio routes."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from fastapi import Response
+
+IMMUTABLE = "private, max-age=31536000, immutable"
+
+_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)", re.IGNORECASE)
+# Positions beyond any blob we store; longer digit strings mean the same and skip int()'s limit.
+_HUGE = 10**18
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    """Bytes `start` to `end` of a representation, both inclusive."""
+
+    start: int
+    end: int
+
+    def content_range(self, size: int) -> str:
+        return f"bytes {self.start}-{self.end}/{size}"
+
+
+class RangeNotSatisfiable(Exception):
+    """The range asks for bytes the representation does not have."""
+
+
+def parse_range(header: str | None, size: int) -> ByteRange | None:
+    """The one range a `Range` header asks for, clamped to `size`; None means send everything.
+
+    A header we do not serve (another unit, several ranges, bad syntax) is ignored, as
+    RFC 9110 allows; a well-formed range that misses the representation raises
+    `RangeNotSatisfiable`.
+    """
+    if header is None:
+        return None
+    match = _RANGE.fullmatch(header.strip())
+    if match is None:
+        return None
+    first, last = match.groups()
+    if not first:
+        if not last:
+            return None
+        suffix = _position(last)
+        if suffix == 0 or size == 0:
+            raise RangeNotSatisfiable
+        return ByteRange(max(size - suffix, 0), size - 1)
+    start = _position(first)
+    end = _position(last) if last else size - 1
+    if end < start:
+        return None
+    if start >= size:
+        raise RangeNotSatisfiable
+    return ByteRange(start, min(end, size - 1))
+
+
+def _position(digits: str) -> int:
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) < 18 else _HUGE
+
+
+def _tags(header: str) -> list[str]:
+    return [tag.strip().removeprefix("W/") for tag in header.split(",")]
+
+
+def blob_response(
+    data: bytes,
+    *,
+    media_type: str,
+    etag: str,
+    range_header: str | None = None,
+    if_range: str | None = None,
+    if_none_match: str | None = None,
+    cache_control: str = IMMUTABLE,
+) -> Response:
+    """200, 206, 304 or 416 for `data`, whose content never changes under `etag` (unquoted)."""
+    quoted = f'"{etag}"'
+    headers = {"ETag": quoted, "Cache-Control": cache_control, "Accept-Ranges": "bytes"}
+    if if_none_match is not None and (
+        if_none_match.strip() == "*" or quoted in _tags(if_none_match)
+    ):
+        return Response(status_code=304, headers=headers)
+    # If-Range uses the strong comparison: a weak or different validator means "send it all".
+    if if_range is not None and if_range.strip() != quoted:
+        range_header = None
+    try:
+        byte_range = parse_range(range_header, len(data))
+    except RangeNotSatisfiable:
+        detail = {
+            "detail": f"the range {range_header!r} is outside the {len(data)} bytes of this file"
+        }
+        return Response(
+            json.dumps(detail),
+            status_code=416,
+            media_type="application/json",
+            headers={**headers, "Content-Range": f"bytes */{len(data)}"},
+        )
+    if byte_range is None:
+        return Response(data, media_type=media_type, headers=headers)
+    return Response(
+        data[byte_range.start : byte_range.end + 1],
+        status_code=206,
+        media_type=media_type,
+        headers={**headers, "Content-Range": byte_range.content_range(len(data))},
+    )
