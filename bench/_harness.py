@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -73,6 +74,26 @@ def process_cpu_s(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def postgres_cpu_s() -> dict[int, float]:
+    """CPU seconds of every `postgres` process on the machine, by pid (a local server)."""
+    found: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if "(postgres)" in text:
+            pid = int(stat.parent.name)
+            found[pid] = process_cpu_s(pid)
+    return found
+
+
+def own_cpu_s() -> float:
+    """CPU seconds this process (the benchmark's client) has used."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def machine_cpu() -> tuple[float, float]:

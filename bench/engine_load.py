@@ -39,7 +39,9 @@ from bench._harness import (
     LogSummary,
     fresh_database,
     machine_cpu,
+    own_cpu_s,
     percentile,
+    postgres_cpu_s,
     process_cpu_s,
     say,
     service_env,
@@ -85,6 +87,7 @@ class RunResult:
     provider: dict[str, Any] = field(default_factory=dict)
     cpu_s: dict[str, float] = field(default_factory=dict)
     machine_busy: float = float("nan")
+    machine_busy_s: float = float("nan")
     gets_skipped: int = 0
     logs: LogSummary | None = None
     limit_per_process: int = DEFAULT_PROVIDER_LIMIT
@@ -130,6 +133,8 @@ class RunResult:
             found.append(f"{len(other)} answers with a 3xx/4xx status")
         if self.step_failures:
             found.append(f"failed steps: {self.step_failures[:5]}")
+        if self.logs and self.logs.lines_by_level.get("error", 0):
+            found.append(f"{self.logs.lines_by_level['error']} error log lines")
         return found
 
 
@@ -300,6 +305,7 @@ def run_once(args: argparse.Namespace, pipelines: int, workdir: Path) -> RunResu
                     **{f"langproc worker {i}": w.process.pid for i, w in enumerate(workers)},
                 }
                 cpu_before = {name: process_cpu_s(pid) for name, pid in pids.items()}
+                postgres_before, client_before = postgres_cpu_s(), own_cpu_s()
                 busy_before, total_before = machine_cpu()
                 reader = Reader(serve.url, args.get_rate, [])
                 reader.start()
@@ -316,7 +322,13 @@ def run_once(args: argparse.Namespace, pipelines: int, workdir: Path) -> RunResu
                 result.cpu_s = {
                     name: process_cpu_s(pid) - cpu_before[name] for name, pid in pids.items()
                 }
+                if args.database == "postgres":
+                    result.cpu_s["postgres (all backends)"] = sum(
+                        cpu - postgres_before.get(pid, 0.0) for pid, cpu in postgres_cpu_s().items()
+                    )
+                result.cpu_s["benchmark client"] = own_cpu_s() - client_before
                 result.machine_busy = (busy_after - busy_before) / (total_after - total_before)
+                result.machine_busy_s = busy_after - busy_before
                 result.requests = posts + reader.samples
                 result.gets_skipped = reader.skipped
                 result.accepted = sum(p.status == 202 for p in posts)
@@ -387,7 +399,10 @@ def report(result: RunResult) -> None:
             [f"CPU {name}", f"{seconds:.1f} s ({seconds / result.wall_s:.0%} of one core)"]
             for name, seconds in result.cpu_s.items()
         ),
-        ["machine CPU busy (2 cores = 100%)", f"{result.machine_busy:.0%}"],
+        [
+            f"machine CPU busy ({os.cpu_count()} cores = 100%)",
+            f"{result.machine_busy:.0%} ({result.machine_busy_s:.1f} CPU s)",
+        ],
     ]
     if result.logs:
         levels = ", ".join(f"{k} {v}" for k, v in sorted(result.logs.lines_by_level.items()))
@@ -404,8 +419,8 @@ def report(result: RunResult) -> None:
         f"      throughput here / seed: {rate / seed_rate:.2f}x; "
         f"wall time here / seed scaled to {result.pipelines}: "
         f"{result.wall_s / (SEED_FLASK_WALL_S * result.pipelines / SEED_FLASK_PIPELINES):.2f}",
-        f"      GET p99 seed / here: detail {SEED_FLASK_GET_P99_S / percentile(detail, 99):.0f}x, "
-        f"list {SEED_FLASK_GET_P99_S / percentile(listing, 99):.0f}x faster",
+        f"      GET p99 here / seed: detail {percentile(detail, 99) / SEED_FLASK_GET_P99_S:.2f}, "
+        f"list {percentile(listing, 99) / SEED_FLASK_GET_P99_S:.2f} (below 1: faster)",
         f"    FastAPI BackgroundTasks tutorial: deadlocked at {SEED_TUTORIAL_DEADLOCK_AT} "
         "concurrent uploads, a third stuck `queued`",
         f"      here: {result.pipelines} concurrent uploads, {result.accepted} accepted, "

@@ -203,12 +203,10 @@ async def serving(settings: Settings) -> AsyncIterator[Service]:
 
 
 def openai_settings(db_url: str, data_dir: Path, fake: FakeOpenAI, **overrides: Any) -> Settings:
-    return make_settings(
-        db_url,
-        data_dir,
-        provider="openai",
-        openai_base_url=fake.base_url,
-        openai_api_key="test-key",
-        provider_timeout_s=2.0,
-        **overrides,
-    )
+    values: dict[str, Any] = {
+        "provider": "openai",
+        "openai_base_url": fake.base_url,
+        "openai_api_key": "test-key",
+        "provider_timeout_s": 2.0,
+    }
+    return make_settings(db_url, data_dir, **{**values, **overrides})

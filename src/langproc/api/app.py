@@ -12,7 +12,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from langproc.api.deps import jwks_client
 from langproc.api.limits import BodySizeLimit
-from langproc.api.routes import health, media, sourcefiles
+from langproc.api.routes import audio, events, health, media, sourcefiles
 from langproc.errors import LangprocError
 from langproc.runtime import Runtime, build_runtime
 from langproc.settings import Settings
@@ -47,7 +47,9 @@ def create_app(
     app.add_exception_handler(InterfaceError, _database_unavailable)
     app.include_router(health.router)
     app.include_router(sourcefiles.router)
+    app.include_router(events.router)
     app.include_router(media.router)
+    app.include_router(audio.router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -35,11 +35,13 @@ class SigningKeysUnavailable(LangprocError):
 
 
 bearer = HTTPBearer(
+    scheme_name="bearer",
     bearerFormat="JWT",
     auto_error=False,
     description="A Supabase access token; not needed when the server runs with LANGPROC_AUTH=none.",
 )
 query_token = APIKeyQuery(
+    scheme_name="access_token",
     name="access_token",
     auto_error=False,
     description="The same JWT as a query parameter, for EventSource, which cannot send headers.",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
@@ -127,7 +127,7 @@ class EventFeed:
 
     async def stream(
         self, owner: str, sourcefile_id: uuid.UUID | None, after: int
-    ) -> AsyncIterator[StoredEvent]:
+    ) -> AsyncGenerator[StoredEvent, None]:
         """The owner's events with id > `after` (of one sourcefile, or all), in id order.
 
         A sourcefile's stream ends after its terminal `sourcefile` event once nothing newer is

@@ -17,6 +17,7 @@ from langproc.db.models import (
     StepRun,
     StepStatus,
 )
+from langproc.db.results import Audio
 from langproc.errors import Conflict, InvalidInput, NotFound
 from langproc.pipeline.graph import Graph
 from langproc.pipeline.results import unused_audio_keys_query
@@ -189,3 +190,17 @@ async def delete_sourcefile(
     await session.delete(sourcefile)
     await session.flush()
     return unused
+
+
+async def get_owned_audio(session: AsyncSession, audio_id: uuid.UUID, owner: str) -> Audio:
+    """Audio of one of `owner`'s sourcefiles; another user's is as unknown as a missing one."""
+    audio = (
+        await session.execute(
+            select(Audio)
+            .join(Sourcefile, Sourcefile.id == Audio.sourcefile_id)
+            .where(Audio.id == audio_id, Sourcefile.owner == owner)
+        )
+    ).scalar_one_or_none()
+    if audio is None:
+        raise NotFound(f"no audio with id {audio_id}")
+    return audio

@@ -69,10 +69,12 @@ async def get_sourcefile_image(
         Header(alias="Range", description="One byte range, e.g. `bytes=0-1023` or `bytes=-500`."),
     ] = None,
     if_range: Annotated[
-        str | None, Header(description="Serve the range only if the ETag still matches.")
+        str | None,
+        Header(alias="If-Range", description="Serve the range only if the ETag still matches."),
     ] = None,
     if_none_match: Annotated[
-        str | None, Header(description="ETags the client has cached: a match answers 304.")
+        str | None,
+        Header(alias="If-None-Match", description="Cached ETags: a match answers 304."),
     ] = None,
 ) -> Response:
     sourcefile = await services.get_owned(session, sourcefile_id, owner)

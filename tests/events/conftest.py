@@ -1,0 +1,74 @@
+"""The diamond test graph behind a real uvicorn on loopback, on either database.
+
+httpx's ASGI transport hands over a response only once it is complete, so streams that stay
+open are tested over real sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from langproc.api.app import create_app
+from langproc.runtime import Runtime, build_runtime
+from tests.pipeline.conftest import NO_PROVIDERS, Recorder, diamond, make_settings
+from tests.waiting import eventually
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    port: int
+    app: FastAPI
+    runtime: Runtime
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def runtime(db_url: str, tmp_path: Path, recorder: Recorder) -> Runtime:
+    return build_runtime(
+        make_settings(db_url, tmp_path), graph=diamond(recorder), providers=NO_PROVIDERS
+    )
+
+
+@pytest.fixture
+async def served(runtime: Runtime) -> AsyncIterator[Served]:
+    """The app (with its executor) on a loopback port; stopped at teardown."""
+    app = create_app(runtime=runtime)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
+    config = uvicorn.Config(app, log_config=None, ws="none", timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+
+    async def started() -> bool:
+        if task.done():
+            task.result()
+        return server.started
+
+    await eventually(started, within_s=10)
+    try:
+        yield Served(f"http://127.0.0.1:{port}", port, app, runtime)
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+@pytest.fixture
+async def http(served: Served) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=served.url, timeout=20) as client:
+        yield client
