@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.routing import Route
 
 from langproc.api.deps import jwks_client
 from langproc.api.limits import BodySizeLimit
@@ -45,6 +46,7 @@ def create_app(
     app.add_exception_handler(LangprocError, _langproc_error)  # type: ignore[arg-type]
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(InterfaceError, _database_unavailable)
+    app.add_exception_handler(405, _method_not_allowed)
     app.include_router(health.router)
     app.include_router(sourcefiles.router)
     app.include_router(events.router)
@@ -71,4 +73,22 @@ async def _database_unavailable(_request: Request, exc: Exception) -> JSONRespon
     return JSONResponse(
         {"detail": f"the database is unavailable, try again shortly ({type(exc).__name__})"},
         status_code=503,
+    )
+
+
+async def _method_not_allowed(request: Request, _exc: Exception) -> JSONResponse:
+    """405 whose `Allow` lists every method of the path, not only those of the first route."""
+    path = request.scope["path"]
+    allowed = sorted(
+        {
+            method
+            for route in request.app.routes
+            if isinstance(route, Route) and route.methods and route.path_regex.match(path)
+            for method in route.methods
+        }
+    )
+    return JSONResponse(
+        {"detail": f"{request.method} is not allowed here: use {', '.join(allowed)}"},
+        status_code=405,
+        headers={"Allow": ", ".join(allowed)},
     )

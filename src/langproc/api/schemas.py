@@ -8,6 +8,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from langproc.settings import SUPPORTED_LANGUAGES
+
+# Documented as an enum for clients; the server also accepts other letter cases.
+LANGUAGE_ENUM: dict[str, Any] = {"enum": list(SUPPORTED_LANGUAGES)}
+
 
 class SourcefileCreate(BaseModel):
     """A text to study, sent as JSON."""
@@ -15,9 +20,15 @@ class SourcefileCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(description="The text in the studied language.", examples=["Ήταν μια φορά…"])
-    language: str = Field(description="ISO 639-1 code of the studied language.", examples=["el"])
+    language: str = Field(
+        description="ISO 639-1 code of the studied language.",
+        examples=["el"],
+        json_schema_extra=LANGUAGE_ENUM,
+    )
     title: str | None = Field(default=None, max_length=500)
-    native_language: str | None = Field(default=None, description="Default: en.", examples=["en"])
+    native_language: str | None = Field(
+        default=None, description="Default: en.", examples=["en"], json_schema_extra=LANGUAGE_ENUM
+    )
 
 
 class RetryRequest(BaseModel):
@@ -161,6 +172,10 @@ class Health(BaseModel):
 
 
 ERROR_DESCRIPTIONS: dict[int, tuple[str, str]] = {
+    400: (
+        "The body cannot be parsed: not UTF-8 JSON, or a broken multipart form.",
+        "There was an error parsing the body",
+    ),
     401: (
         "Missing or bad credentials: send `Authorization: Bearer <JWT>`.",
         "the token has expired: sign in again",

@@ -60,9 +60,8 @@ async def check_upload(
             )
         content_type, _, _ = await run_blocking(validate_image, data, settings.max_image_pixels)
         return Intake(SourcefileKind.IMAGE, None, data, content_type)
-    looks_textual = b"\x00" not in data[:4096]
-    if not looks_textual:
-        raise UnsupportedMediaType(f"this file type is not supported: send {ACCEPTED}")
+    if filename and not filename.lower().endswith(".txt"):
+        raise UnsupportedMediaType(f"{filename!r} is not a supported file: send {ACCEPTED}")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -70,6 +69,4 @@ async def check_upload(
             f"the text file is not valid UTF-8 (byte {exc.start}): save it as UTF-8 and upload "
             "it again"
         ) from exc
-    if filename and not filename.lower().endswith(".txt"):
-        raise UnsupportedMediaType(f"{filename!r} is not a supported file: send {ACCEPTED}")
     return Intake(SourcefileKind.TEXT, check_text(text, settings), None, "text/plain")

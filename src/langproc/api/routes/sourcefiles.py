@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 
 from langproc.api.deps import Owner, RuntimeDep, Session
 from langproc.api.schemas import (
+    LANGUAGE_ENUM,
     RetryRequest,
     SourcefileCreate,
     SourcefileList,
@@ -53,12 +54,14 @@ CREATE_BODY = {
                             "type": "string",
                             "description": "ISO 639-1 code of the studied language.",
                             "examples": ["el"],
+                            **LANGUAGE_ENUM,
                         },
                         "title": {"type": "string", "description": "Default: the file's name."},
                         "native_language": {
                             "type": "string",
                             "description": "Default: en.",
                             "examples": ["en"],
+                            **LANGUAGE_ENUM,
                         },
                     },
                 }
@@ -82,7 +85,7 @@ async def _read(session: Session, sourcefile: Any) -> dict[str, Any]:
     response_description="Accepted: processing runs in the background.",
     responses={
         202: {"headers": LOCATION},
-        **error_responses(401, 413, 415, 422, 503),
+        **error_responses(400, 401, 413, 415, 422, 503),
     },
     openapi_extra=CREATE_BODY,
 )
@@ -208,7 +211,7 @@ async def get_sourcefile(
     summary="Re-run steps (named ones with their downstream, or every failed one)",
     response_model=SourcefileRead,
     responses=error_responses(
-        401, 404, (409, "A named step is running, or nothing failed to re-run."), 422, 503
+        400, 401, 404, (409, "A named step is running, or nothing failed to re-run."), 422, 503
     ),
 )
 async def retry_sourcefile(
