@@ -76,13 +76,17 @@ class StepError(LangprocError):
 
 
 class TransientError(StepError):
-    """Worth retrying; `retry_after_s` is the provider's own hint, if it gave one."""
+    """Worth retrying; `retry_after_s` is the provider's own hint, if it gave one, and `kind`
+    names the class of failure for metrics (rate_limit, server_error, timeout, ...)."""
 
     retryable = True
 
-    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+    def __init__(
+        self, message: str, retry_after_s: float | None = None, kind: str = "transient"
+    ) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+        self.kind = kind
 
 
 class PermanentError(StepError):

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import json
 import logging
+from contextvars import ContextVar
 from typing import Any
 
 from langproc.settings import LogFormat, Settings
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+# The id of the HTTP request being answered, added to every log line written for it.
+REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        request_id = REQUEST_ID.get()
+        if request_id is not None and not hasattr(record, "request_id"):
+            record.request_id = request_id
+        return True
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -41,6 +53,7 @@ class ConsoleFormatter(logging.Formatter):
 
 def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler()
+    handler.addFilter(_RequestIdFilter())
     handler.setFormatter(
         JsonFormatter() if settings.log_format == LogFormat.JSON else ConsoleFormatter()
     )

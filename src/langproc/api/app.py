@@ -13,7 +13,8 @@ from starlette.routing import Route
 
 from langproc.api.deps import jwks_client
 from langproc.api.limits import BodySizeLimit
-from langproc.api.routes import audio, events, health, media, sourcefiles
+from langproc.api.observability import RequestContext
+from langproc.api.routes import audio, events, health, media, metrics, sourcefiles
 from langproc.errors import LangprocError
 from langproc.runtime import Runtime, build_runtime
 from langproc.settings import Settings
@@ -52,6 +53,7 @@ def create_app(
     app.include_router(events.router)
     app.include_router(media.router)
     app.include_router(audio.router)
+    app.include_router(metrics.router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -61,6 +63,7 @@ def create_app(
             expose_headers=["Location"],
         )
     app.add_middleware(BodySizeLimit, max_upload_bytes=settings.max_upload_bytes)
+    app.add_middleware(RequestContext)
     return app
 
 

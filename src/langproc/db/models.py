@@ -89,8 +89,9 @@ class StepRun(Base):
     )
     step: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default=StepStatus.PENDING)
-    # True once every dependency has succeeded or been skipped.
+    # True once every dependency has succeeded or been skipped; `ready_at` says since when.
     ready: Mapped[bool] = mapped_column(Boolean, default=False)
+    ready_at: Mapped[datetime | None]
     # Increases with every claim and never goes back: it fences stale executors.
     attempt: Mapped[int] = mapped_column(Integer, default=0)
     # `attempt` when the step was last reset by a retry; attempts of this round = attempt - floor.

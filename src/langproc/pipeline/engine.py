@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 
+from langproc import metrics
 from langproc.blobs import BlobStore
 from langproc.db.base import utcnow
 from langproc.db.engine import SessionFactory, session_scope
@@ -209,6 +210,7 @@ class Engine:
         spec = self.graph[claim.step]
         usage = Usage()
         current_usage.set(usage)
+        metrics.STEP_ATTEMPTS.labels(claim.step).inc()
         started = time.monotonic()
         try:
             async with asyncio.timeout(spec.timeout_s):
@@ -222,7 +224,9 @@ class Engine:
             )
             outcome = Outcome(StepStatus.SKIPPED, output=data, error=skipped)
         except TimeoutError:
-            error = TransientError(f"the step did not finish within {spec.timeout_s:g} s")
+            error = TransientError(
+                f"the step did not finish within {spec.timeout_s:g} s", kind="timeout"
+            )
             outcome = self._failure(claim, error)
         except StepError as error:
             outcome = self._failure(claim, error)
@@ -234,7 +238,13 @@ class Engine:
             outcome = self._failure(
                 claim, PermanentError(f"internal error in step {claim.step}: {exc!r}")
             )
-        duration_ms = round((time.monotonic() - started) * 1000)
+        elapsed = time.monotonic() - started
+        metrics.STEP_DURATION.labels(claim.step, outcome.status).observe(elapsed)
+        if outcome.status == StepStatus.RETRYING and outcome.error is not None:
+            failure = outcome.error
+            kind = failure.kind if isinstance(failure, TransientError) else failure.type_name
+            metrics.STEP_RETRIES.labels(claim.step, kind).inc()
+        duration_ms = round(elapsed * 1000)
         stored = await self.checkpoint(claim, outcome, usage)
         log.info(
             "step.%s",

@@ -7,10 +7,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from langproc.db.models import DONE_STEP_STATUSES, Sourcefile, StepRun
+from langproc.db.base import utcnow
+from langproc.db.models import DONE_STEP_STATUSES, Sourcefile, StepRun, StepStatus
 from langproc.db.results import Audio, Lemma, Phrase, Sentence, WordForm
 from langproc.errors import InvalidInput
 
@@ -167,3 +168,24 @@ async def list_sourcefiles(
     items = [summary(s, runs[s.id]) for s in page]
     next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
     return items, next_cursor
+
+
+async def step_gauges(session: AsyncSession) -> tuple[dict[str, int], float]:
+    """Steps pending, running and retrying, and the age in seconds of the oldest runnable one."""
+    active = [StepStatus.PENDING, StepStatus.RUNNING, StepStatus.RETRYING]
+    rows = await session.execute(
+        select(StepRun.status, func.count().label("n"))
+        .where(StepRun.status.in_(active))
+        .group_by(StepRun.status)
+    )
+    counts: dict[str, int] = dict.fromkeys(map(str, active), 0)
+    counts.update({str(row.status): int(row.n) for row in rows})
+    now = utcnow()
+    since = await session.scalar(
+        select(func.min(func.coalesce(StepRun.next_attempt_at, StepRun.ready_at))).where(
+            StepRun.status.in_([StepStatus.PENDING, StepStatus.RETRYING]),
+            StepRun.ready.is_(True),
+            or_(StepRun.next_attempt_at.is_(None), StepRun.next_attempt_at <= now),
+        )
+    )
+    return counts, max((now - since).total_seconds(), 0.0) if since is not None else 0.0

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from langproc.db.base import utcnow
 from langproc.db.models import (
     DONE_STEP_STATUSES,
     Event,
@@ -68,7 +69,12 @@ async def create_sourcefile(session: AsyncSession, graph: Graph, new: NewSourcef
             raise
         return existing
     session.add_all(
-        StepRun(sourcefile_id=sourcefile.id, step=name, ready=not graph[name].needs)
+        StepRun(
+            sourcefile_id=sourcefile.id,
+            step=name,
+            ready=not graph[name].needs,
+            ready_at=None if graph[name].needs else sourcefile.created_at,
+        )
         for name in graph.names
     )
     await session.flush()
@@ -142,6 +148,7 @@ async def retry_sourcefile(
             runs[need].status in DONE_STEP_STATUSES and need not in reset
             for need in graph[name].needs
         )
+        run.ready_at = utcnow() if run.ready else None
         run.status = StepStatus.PENDING
         run.attempt_floor = run.attempt
         run.next_attempt_at = None

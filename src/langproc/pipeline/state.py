@@ -91,6 +91,7 @@ async def settle(
             needs = graph[run.step].needs
             if all(by_name[n].status in DONE_STEP_STATUSES for n in needs if n in by_name):
                 run.ready = True
+                run.ready_at = utcnow()
     events = [
         (
             "step",

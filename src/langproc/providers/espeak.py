@@ -66,7 +66,7 @@ class EspeakSpeech:
             )
         voice = await self.voice_for(language)
         wav: bytes = await self._run_blocking(self._synthesize, text, voice)
-        record_usage(tts_characters=len(text))
+        record_usage(model="espeak-ng", tts_characters=len(text))
         return SpeechAudio(data=wav, content_type="audio/wav")
 
     async def voice_for(self, language: str) -> str:

@@ -190,7 +190,7 @@ class OpenAIProvider:
             data = response.content
             if not data:
                 raise _BadAnswer("the provider returned no audio")
-            record_usage(tts_characters=len(text))
+            record_usage(model=self.tts_model, tts_characters=len(text))
             content_type = response.response.headers.get("content-type", "audio/mpeg")
             return SpeechAudio(data=data, content_type=content_type.split(";")[0].strip())
 
@@ -213,6 +213,7 @@ def _content(completion: ChatCompletion) -> str:
     """The text of the first choice, after recording the call's usage."""
     usage = completion.usage
     record_usage(
+        model=completion.model,
         llm_calls=1,
         input_tokens=usage.prompt_tokens if usage else 0,
         output_tokens=usage.completion_tokens if usage else 0,
@@ -238,17 +239,21 @@ def classify(exc: Exception, call: _Call) -> StepError:
     if isinstance(exc, ValidationError):
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return TransientError(
-            f"the model's answer to {call.task} was not valid {call.output} JSON: {detail}"
+            f"the model's answer to {call.task} was not valid {call.output} JSON: {detail}",
+            kind="invalid_output",
         )
     if isinstance(exc, _BadAnswer):
-        return TransientError(f"unusable answer to {call.task}: {exc}")
+        return TransientError(f"unusable answer to {call.task}: {exc}", kind="invalid_output")
     if isinstance(exc, openai.APITimeoutError):
         return TransientError(
             f"{call.task}: {call.base_url} did not answer within {call.timeout_s:g} s "
-            "(LANGPROC_PROVIDER_TIMEOUT_S)"
+            "(LANGPROC_PROVIDER_TIMEOUT_S)",
+            kind="timeout",
         )
     if isinstance(exc, openai.APIConnectionError):
-        return TransientError(f"{call.task}: could not connect to {call.base_url}: {exc}")
+        return TransientError(
+            f"{call.task}: could not connect to {call.base_url}: {exc}", kind="connection"
+        )
     if not isinstance(exc, openai.APIStatusError):
         return TransientError(f"{call.task}: the provider failed: {exc}")
     status, message = exc.status_code, _server_message(exc)
@@ -259,9 +264,13 @@ def classify(exc: Exception, call: _Call) -> StepError:
             "set OPENAI_API_KEY (or LANGPROC_OPENAI_API_KEY) to another key"
         )
     if status == 429:
-        return TransientError(f"{call.task}: rate limited (429): {message}", retry_after_s)
+        return TransientError(
+            f"{call.task}: rate limited (429): {message}", retry_after_s, kind="rate_limit"
+        )
     if status >= 500 or status in (408, 409):
-        return TransientError(f"{call.task}: provider error ({status}): {message}", retry_after_s)
+        return TransientError(
+            f"{call.task}: provider error ({status}): {message}", retry_after_s, kind="server_error"
+        )
     if status == 401:
         return PermanentError(
             f"the API key was rejected by {call.base_url}: set OPENAI_API_KEY "

@@ -6,6 +6,8 @@ from contextvars import ContextVar
 
 from pydantic import BaseModel
 
+from langproc import metrics
+
 
 class Usage(BaseModel):
     llm_calls: int = 0
@@ -26,9 +28,20 @@ current_usage: ContextVar[Usage | None] = ContextVar("current_usage", default=No
 
 
 def record_usage(
-    *, llm_calls: int = 0, input_tokens: int = 0, output_tokens: int = 0, tts_characters: int = 0
+    *,
+    model: str,
+    llm_calls: int = 0,
+    input_tokens: int = 0,
+    output_tokens: int = 0,
+    tts_characters: int = 0,
 ) -> None:
-    """Add to the running step's usage; a no-op outside a step."""
+    """Count a provider call in the metrics and in the running step's usage (if any)."""
+    if llm_calls:
+        metrics.LLM_CALLS.labels(model).inc(llm_calls)
+        metrics.LLM_TOKENS.labels(model, "input").inc(input_tokens)
+        metrics.LLM_TOKENS.labels(model, "output").inc(output_tokens)
+    if tts_characters:
+        metrics.TTS_CHARACTERS.labels(model).inc(tts_characters)
     usage = current_usage.get()
     if usage is None:
         return
