@@ -4,17 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
+from rich.console import Console
 
 from langproc.db.migrate import upgrade
 from langproc.logs import configure_logging
+from langproc.process import process
 from langproc.runtime import build_runtime
 from langproc.settings import AuthMode, Settings
 
 app = typer.Typer(help="Durable processing of language-learning content.", no_args_is_help=True)
+
+
+def _prepared() -> Settings:
+    """Settings, logging, the data directory, and an SQLite database migrated to head."""
+    settings = Settings()
+    configure_logging(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.is_sqlite:
+        upgrade(settings.effective_database_url)
+    return settings
 
 
 @app.command()
@@ -27,10 +40,7 @@ def serve(
     """Run the API and the pipeline executor in one process."""
     from langproc.api.app import create_app
 
-    settings = Settings()
-    configure_logging(settings)
-    if settings.is_sqlite:
-        upgrade(settings.effective_database_url)
+    settings = _prepared()
     host = host or ("127.0.0.1" if settings.auth == AuthMode.NONE else "0.0.0.0")
     uvicorn.run(
         create_app(settings),
@@ -44,10 +54,7 @@ def serve(
 @app.command()
 def worker() -> None:
     """Run only the pipeline executor (scale processing apart from the API)."""
-    settings = Settings()
-    configure_logging(settings)
-    if settings.is_sqlite:
-        upgrade(settings.effective_database_url)
+    settings = _prepared()
     asyncio.run(_work(settings))
 
 
@@ -67,10 +74,24 @@ async def _work(settings: Settings) -> None:
 @app.command()
 def migrate() -> None:
     """Upgrade the database schema to head."""
-    settings = Settings()
-    configure_logging(settings)
-    upgrade(settings.effective_database_url)
+    settings = _prepared()
+    if not settings.is_sqlite:
+        upgrade(settings.effective_database_url)
     typer.echo("database is at head")
+
+
+@app.command("process")
+def process_file(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    language: Annotated[str, typer.Option(help="ISO 639-1 code of the studied language.")],
+    server: Annotated[
+        str | None, typer.Option(help="A running langproc; default: process in this process.")
+    ] = None,
+) -> None:
+    """Submit a file, follow it with a progress bar, then print the results."""
+    settings = Settings() if server else _prepared()
+    code = asyncio.run(process(path, language, server=server, settings=settings, console=Console()))
+    raise typer.Exit(code)
 
 
 def main() -> None:
