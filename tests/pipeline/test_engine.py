@@ -21,8 +21,7 @@ from tests.pipeline.conftest import Recorder, events_of, steps_of, submit, wait_
 async def test_parallel_branches_run_in_dependency_order(
     runtime: Runtime, recorder: Recorder
 ) -> None:
-    runtime.executor.start()
-    runtime.executor_started = True
+    await runtime.start(executor=True)
     [sid] = await submit(runtime)
 
     assert (await wait_for_status(runtime, [sid], {"succeeded", "failed"}))[sid] == "succeeded"
@@ -38,8 +37,7 @@ async def test_parallel_branches_run_in_dependency_order(
 async def test_every_state_change_is_an_event_in_commit_order(
     runtime: Runtime, recorder: Recorder
 ) -> None:
-    runtime.executor.start()
-    runtime.executor_started = True
+    await runtime.start(executor=True)
     [sid] = await submit(runtime)
     await wait_for_status(runtime, [sid], {"succeeded"})
 
@@ -97,8 +95,7 @@ async def test_transient_errors_retry_with_backoff_honouring_retry_after(
             raise TransientError("429 rate limited", retry_after_s=0.4)
 
     recorder.behaviour["b"] = flaky
-    runtime.executor.start()
-    runtime.executor_started = True
+    await runtime.start(executor=True)
     [sid] = await submit(runtime)
 
     assert (await wait_for_status(runtime, [sid], {"succeeded", "failed"}))[sid] == "succeeded"
@@ -124,8 +121,7 @@ async def test_permanent_failure_keeps_other_branches_and_retry_completes_it(
             raise PermanentError("the API key was rejected: set OPENAI_API_KEY")
 
     recorder.behaviour["c"] = fail
-    runtime.executor.start()
-    runtime.executor_started = True
+    await runtime.start(executor=True)
     [sid] = await submit(runtime)
 
     assert (await wait_for_status(runtime, [sid], {"succeeded", "failed"}))[sid] == "failed"
@@ -151,8 +147,7 @@ async def test_attempts_are_bounded(runtime: Runtime, recorder: Recorder) -> Non
 
     recorder.behaviour["a"] = always
     runtime.settings.max_attempts = 3
-    runtime.executor.start()
-    runtime.executor_started = True
+    await runtime.start(executor=True)
     [sid] = await submit(runtime)
 
     assert (await wait_for_status(runtime, [sid], {"succeeded", "failed"}))[sid] == "failed"
@@ -164,8 +159,7 @@ async def test_attempts_are_bounded(runtime: Runtime, recorder: Recorder) -> Non
 async def test_retry_of_named_steps_reruns_exactly_them_and_downstream(
     runtime: Runtime, recorder: Recorder
 ) -> None:
-    runtime.executor.start()
-    runtime.executor_started = True
+    await runtime.start(executor=True)
     [sid] = await submit(runtime)
     await wait_for_status(runtime, [sid], {"succeeded"})
 

@@ -19,7 +19,12 @@ class SourcefileCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(description="The text in the studied language.", examples=["Ήταν μια φορά…"])
+    text: str = Field(
+        description="The text in the studied language: not blank, at most 100,000 characters "
+        "unless the server sets LANGPROC_MAX_TEXT_CHARS.",
+        examples=["Ήταν μια φορά…"],
+        json_schema_extra={"minLength": 1, "pattern": r"\S"},
+    )
     language: str = Field(
         description="ISO 639-1 code of the studied language.",
         examples=["el"],

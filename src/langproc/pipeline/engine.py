@@ -306,12 +306,7 @@ class Engine:
                 return False
             result = await session.execute(
                 update(StepRun)
-                .where(
-                    StepRun.id == claim.step_run_id,
-                    StepRun.attempt == claim.attempt,
-                    StepRun.status == StepStatus.RUNNING,
-                    StepRun.lease_owner == self.worker_id,
-                )
+                .where(self._still_held(claim))
                 .values(**values)
                 .execution_options(synchronize_session=False)
             )
@@ -326,6 +321,15 @@ class Engine:
             await settle(session, self.graph, sourcefile, [change])
         self.hub.notify()
         return True
+
+    def _still_held(self, claim: Claim) -> ColumnElement[bool]:
+        """The fence: this executor still holds the attempt it claimed."""
+        return and_(
+            StepRun.id == claim.step_run_id,
+            StepRun.attempt == claim.attempt,
+            StepRun.status == StepStatus.RUNNING,
+            StepRun.lease_owner == self.worker_id,
+        )
 
     async def heartbeat(self, held: Mapping[int, int]) -> set[int]:
         """Extend the leases of `held` (step run id -> attempt); return the ids no longer ours."""
@@ -358,12 +362,7 @@ class Engine:
                     continue
                 result = await session.execute(
                     update(StepRun)
-                    .where(
-                        StepRun.id == claim.step_run_id,
-                        StepRun.attempt == claim.attempt,
-                        StepRun.status == StepStatus.RUNNING,
-                        StepRun.lease_owner == self.worker_id,
-                    )
+                    .where(self._still_held(claim))
                     .values(
                         status=StepStatus.PENDING,
                         lease_owner=None,

@@ -4,7 +4,7 @@ per language (lemmas the shared table already has are reused, not paid for again
 from __future__ import annotations
 
 from langproc.errors import StepSkipped
-from langproc.providers.ports import TextGenerator
+from langproc.providers.ports import Lexicon, TextGenerator
 from langproc.steps.context import StepContext
 from langproc.steps.llm import language_name
 from langproc.steps.models import Lemma, Lemmas, Words
@@ -34,14 +34,21 @@ async def describe_lemmas(ctx: StepContext) -> Lemmas:
     )
     todo = [lemma for key, lemma in wanted.items() if key not in known]
     fresh = await _describe(ctx, llm, todo) if llm is not None and todo else {}
+    lemmas = [known.get(key) or fresh.get(key) or bare for key, bare in wanted.items()]
     lexicon = ctx.providers.lexicon
-    lemmas = []
-    for key, bare in wanted.items():
-        lemma = known.get(key) or fresh.get(key) or bare
-        if lexicon is not None and not lemma.frequency:
-            lemma = lemma.model_copy(update={"frequency": lexicon.zipf_frequency(key[0], language)})
-        lemmas.append(lemma)
+    if lexicon is not None:
+        lemmas = await ctx.run_blocking(_with_frequencies, lemmas, language, lexicon)
     return Lemmas(lemmas=lemmas)
+
+
+def _with_frequencies(lemmas: list[Lemma], language: str, lexicon: Lexicon) -> list[Lemma]:
+    """Blocking: fills in Zipf frequencies the entries lack."""
+    return [
+        lemma
+        if lemma.frequency
+        else lemma.model_copy(update={"frequency": lexicon.zipf_frequency(lemma.lemma, language)})
+        for lemma in lemmas
+    ]
 
 
 async def _describe(ctx: StepContext, llm: TextGenerator, todo: list[Lemma]) -> dict[Key, Lemma]:

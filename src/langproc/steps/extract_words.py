@@ -16,7 +16,7 @@ async def extract_words(ctx: StepContext) -> Words:
     if ctx.providers.text is None:
         if lexicon is None:
             raise StepSkipped("neither an LLM nor the local lexicon is configured")
-        return Words(words=_local_words(text, language, lexicon))
+        return Words(words=await ctx.run_blocking(_local_words, text, language, lexicon))
     answer = await ctx.providers.text.generate(
         task="extract_words",
         system=(
@@ -31,14 +31,20 @@ async def extract_words(ctx: StepContext) -> Words:
     )
     words = _distinct(answer.words)
     if lexicon is not None:
-        words = [
-            w.model_copy(update={"frequency": lexicon.zipf_frequency(w.wordform, language)})
-            for w in words
-        ]
+        words = await ctx.run_blocking(_with_frequencies, words, language, lexicon)
     return Words(words=words)
 
 
+def _with_frequencies(words: list[Word], language: str, lexicon: Lexicon) -> list[Word]:
+    """Blocking (the first lookup of a language loads its word list)."""
+    return [
+        w.model_copy(update={"frequency": lexicon.zipf_frequency(w.wordform, language)})
+        for w in words
+    ]
+
+
 def _local_words(text: str, language: str, lexicon: Lexicon) -> list[Word]:
+    """Blocking: tokenizing and lemmatizing a page is CPU work."""
     words = [
         Word(
             wordform=form,

@@ -27,6 +27,8 @@ from langproc.runtime import Runtime
 
 router = APIRouter(prefix="/api/sourcefiles", tags=["sourcefiles"])
 
+TITLE_MAX_CHARS = 500  # the width of `sourcefile.title`
+
 ERRORS = error_responses(401, 404, 422, 503)
 LOCATION = {
     "Location": {"description": "The sourcefile's URL.", "schema": {"type": "string"}},
@@ -124,7 +126,9 @@ async def _from_json(request: Request, runtime: Runtime, owner: str) -> services
     try:
         body = SourcefileCreate.model_validate_json(await request.body())
     except ValidationError as exc:
-        raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from exc
+        # Without `input`: a body that is not UTF-8 cannot be echoed back as JSON.
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        raise RequestValidationError(errors) from exc
     settings = runtime.settings
     return services.NewSourcefile(
         owner=owner,
@@ -133,7 +137,7 @@ async def _from_json(request: Request, runtime: Runtime, owner: str) -> services
             body.native_language or settings.default_native_language, "native_language"
         ),
         kind=SourcefileKind.TEXT,
-        title=body.title,
+        title=_title(body.title),
         text=check_text(body.text, settings),
         content_type="text/plain",
     )
@@ -160,11 +164,25 @@ async def _from_form(request: Request, runtime: Runtime, owner: str) -> services
         language=language,
         native_language=native,
         kind=intake.kind,
-        title=fields.get("title", filename),
+        title=_title(fields.get("title"), filename),
         text=intake.text,
         blob_key=blob_key,
         content_type=intake.content_type,
     )
+
+
+def _title(title: str | None, filename: str | None = None) -> str | None:
+    """The title as given (refused if it cannot be stored), or else the file's name, made fit."""
+    if title is None:
+        fitted = (filename or "").replace("\x00", "")[:TITLE_MAX_CHARS]
+        return fitted or None
+    if "\x00" in title:
+        raise InvalidInput("the title contains a NUL character (U+0000): remove it")
+    if len(title) > TITLE_MAX_CHARS:
+        raise InvalidInput(
+            f"the title has {len(title):,} characters; the limit is {TITLE_MAX_CHARS}: shorten it"
+        )
+    return title
 
 
 @router.get(
