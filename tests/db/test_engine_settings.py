@@ -1,0 +1,42 @@
+"""Database settings that production on Supabase depends on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import text
+
+from langproc.db.engine import create_engine
+from langproc.settings import Settings
+
+
+async def test_statement_cache_can_be_turned_off_for_a_transaction_pooler(
+    pg_url: str, tmp_path: Path
+) -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, data_dir=tmp_path, database_url=pg_url, database_statement_cache=False
+    )
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            for _ in range(3):
+                assert (await connection.execute(text("SELECT 1"))).scalar() == 1
+            raw = await connection.get_raw_connection()
+            asyncpg_connection = raw.driver_connection
+            assert asyncpg_connection is not None
+            assert asyncpg_connection._stmt_cache.get_max_size() == 0
+    finally:
+        await engine.dispose()
+
+
+async def test_a_plain_postgres_url_gets_the_async_driver(tmp_path: Path) -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, data_dir=tmp_path, database_url="postgres://u:p@db.example:6543/postgres"
+    )
+    assert settings.effective_database_url == "postgresql+asyncpg://u:p@db.example:6543/postgres"
+    assert not settings.is_sqlite
+
+
+async def test_sqlite_is_the_default_under_the_data_dir(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, data_dir=tmp_path, database_url=None)  # type: ignore[call-arg]
+    assert settings.effective_database_url == f"sqlite+aiosqlite:///{tmp_path / 'langproc.db'}"
