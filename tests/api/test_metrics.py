@@ -25,7 +25,9 @@ SERIES = {
 }
 
 
-async def _scrape(client: httpx.AsyncClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+async def _scrape(
+    client: httpx.AsyncClient,
+) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     response = await client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
@@ -38,10 +40,14 @@ async def _scrape(client: httpx.AsyncClient) -> dict[tuple[str, tuple[tuple[str,
     }
 
 
-async def test_metrics_move_when_a_pipeline_runs(client: httpx.AsyncClient, runtime: Runtime) -> None:
+async def test_metrics_move_when_a_pipeline_runs(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     await runtime.executor.stop(0)
     before = await _scrape(client)
-    sid = (await client.post("/api/sourcefiles", json={"text": "Γεια.", "language": "el"})).json()["id"]
+    sid = (await client.post("/api/sourcefiles", json={"text": "Γεια.", "language": "el"})).json()[
+        "id"
+    ]
     queued = await _scrape(client)
     assert queued[("langproc_steps", (("status", "pending"),))] == 4
     assert queued[("langproc_oldest_runnable_step_age_seconds", ())] >= 0
