@@ -59,3 +59,21 @@ async def test_a_greek_page_offline(sqlite_url: str, tmp_path: Path) -> None:
     assert head.status_code == 206
     assert head.content == audio.content[:100]
     assert head.headers["content-range"] == f"bytes 0-99/{len(audio.content)}"
+
+
+async def test_delete_removes_audio_files_no_one_else_uses(sqlite_url: str, tmp_path: Path) -> None:
+    settings = make_settings(sqlite_url, tmp_path, provider="local")
+    story = (SAMPLES / "es-story.txt").read_text()
+    async with serving(settings) as service:
+        keep = await service.finished(await service.submit_text(story, "es"))
+        gone = await service.finished(await service.submit_text(story + "\n\nFin.", "es"))
+        blobs = service.runtime.blobs
+        files_before = {p.name for p in blobs.root.rglob("*") if p.is_file()}
+        assert (await service.http.delete(f"/api/sourcefiles/{gone['id']}")).status_code == 204
+        removed = await service.http.get(gone["audio_url"])
+        kept = await service.http.get(keep["audio_url"])
+        files_after = {p.name for p in blobs.root.rglob("*") if p.is_file()}
+
+    assert removed.status_code == 404
+    assert kept.status_code == 200
+    assert len(files_before - files_after) == 1, "the deleted text's own audio file is gone"
