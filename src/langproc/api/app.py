@@ -9,12 +9,12 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
-from starlette.routing import Route
+from starlette.routing import Match
 
 from langproc.api.deps import jwks_client
 from langproc.api.limits import BodySizeLimit
 from langproc.api.observability import RequestContext
-from langproc.api.routes import audio, events, health, media, metrics, sourcefiles
+from langproc.api.routes import audio, events, health, media, metrics, page, sourcefiles
 from langproc.errors import LangprocError
 from langproc.runtime import Runtime, build_runtime
 from langproc.settings import Settings
@@ -54,6 +54,7 @@ def create_app(
     app.include_router(media.router)
     app.include_router(audio.router)
     app.include_router(metrics.router)
+    app.include_router(page.router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -81,15 +82,14 @@ async def _database_unavailable(_request: Request, exc: Exception) -> JSONRespon
 
 async def _method_not_allowed(request: Request, _exc: Exception) -> JSONResponse:
     """405 whose `Allow` lists every method of the path, not only those of the first route."""
-    path = request.scope["path"]
-    allowed = sorted(
-        {
-            method
-            for route in request.app.routes
-            if isinstance(route, Route) and route.methods and route.path_regex.match(path)
-            for method in route.methods
-        }
-    )
+    allowed = [
+        method
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
     return JSONResponse(
         {"detail": f"{request.method} is not allowed here: use {', '.join(allowed)}"},
         status_code=405,

@@ -92,6 +92,10 @@ async def settle(
             if all(by_name[n].status in DONE_STEP_STATUSES for n in needs if n in by_name):
                 run.ready = True
                 run.ready_at = utcnow()
+    progress = {
+        "completed": sum(s.status in DONE_STEP_STATUSES for s in steps),
+        "total": len(steps),
+    }
     events = [
         (
             "step",
@@ -101,6 +105,7 @@ async def settle(
                 "attempt": c.attempt,
                 "error": c.error,
                 "next_attempt_at": iso(c.next_attempt_at) if c.next_attempt_at else None,
+                "progress": progress,
             },
         )
         for c in changes
@@ -109,7 +114,7 @@ async def settle(
     sourcefile.updated_at = utcnow()
     if created or status != sourcefile.status:
         sourcefile.status = status
-        events.append(("sourcefile", {"status": str(status)}))
+        events.append(("sourcefile", {"status": str(status), "progress": progress}))
     await session.flush()
     for type_, payload in events:
         await publish(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Response
 
 from langproc.api.deps import Owner, RuntimeDep, Session
 from langproc.api.ranges import blob_response
-from langproc.api.schemas import error_responses
+from langproc.api.schemas import ErrorResponse, error_responses
 from langproc.errors import NotFound
 from langproc.pipeline import services
 
@@ -22,7 +22,10 @@ AUDIO_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "MP3 (OpenAI speech) or WAV (espeak-ng).", "content": _AUDIO},
     206: {"description": "The byte range asked for with `Range`.", "content": _AUDIO},
     304: {"description": "Not modified: `If-None-Match` names this audio's ETag."},
-    416: {"description": "The range is outside the audio; `Content-Range: bytes */size`."},
+    416: {
+        "model": ErrorResponse,
+        "description": "The range is outside the audio; `Content-Range: bytes */size`.",
+    },
     **error_responses(401, (404, "No such audio, or another user's."), 422, 503),
 }
 

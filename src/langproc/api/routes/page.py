@@ -42,7 +42,7 @@ def _index() -> str:
 
 
 @router.get("/")
-async def index() -> HTMLResponse:
+def index() -> HTMLResponse:
     return HTMLResponse(
         _index(), headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache"}
     )
