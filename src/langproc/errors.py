@@ -65,6 +65,12 @@ class DatabaseUnavailable(LangprocError):
     status_code = 503
 
 
+class SigningKeysUnavailable(LangprocError):
+    """The JWKS endpoint does not answer: the token cannot be checked now (not its fault)."""
+
+    status_code = 503
+
+
 class StepError(LangprocError):
     """An error of a step's work; the engine records it on the step run."""
 

@@ -6,7 +6,7 @@ from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SUPPORTED_LANGUAGES: tuple[str, ...] = (
@@ -91,6 +91,14 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _jwt_needs_keys(self) -> Settings:
+        if self.auth == AuthMode.JWT and self.jwt_secret is None and self.jwks_url is None:
+            raise ValueError(
+                "LANGPROC_AUTH=jwt needs LANGPROC_JWT_SECRET (HS256) or LANGPROC_JWKS_URL"
+            )
+        return self
 
     @cached_property
     def effective_database_url(self) -> str:

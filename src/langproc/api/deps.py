@@ -10,11 +10,13 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from langproc.errors import LangprocError, Unauthorized
+from langproc.errors import SigningKeysUnavailable, Unauthorized
 from langproc.runtime import Runtime
 from langproc.settings import AuthMode, Settings
 
 LOCAL_OWNER = "local"
+# What a JWKS may sign with (Supabase uses ES256 or RS256); never a shared-secret algorithm.
+ASYMMETRIC_ALGORITHMS = ("ES256", "RS256", "ES384", "RS384", "PS256", "EdDSA")
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -26,12 +28,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed when the route returns, before the response."""
     async with get_runtime(request).sessions() as session, session.begin():
         yield session
-
-
-class SigningKeysUnavailable(LangprocError):
-    """The JWKS endpoint does not answer: the token cannot be checked now (not its fault)."""
-
-    status_code = 503
 
 
 bearer = HTTPBearer(
@@ -65,13 +61,9 @@ def get_owner(
     settings = get_runtime(request).settings
     if settings.auth == AuthMode.NONE:
         return LOCAL_OWNER
-    token: str | None
-    if credentials is not None:
-        token = credentials.credentials
-    elif request.headers.get("authorization"):
+    token = credentials.credentials if credentials is not None else access_token
+    if not token and request.headers.get("authorization"):
         raise Unauthorized("the Authorization header must read `Bearer <JWT>`")
-    else:
-        token = access_token
     if not token:
         raise Unauthorized(
             "missing credentials: send Authorization: Bearer <JWT> (or ?access_token= on streams)"
@@ -86,8 +78,15 @@ def _verify(request: Request, settings: Settings, token: str) -> dict[str, Any]:
     try:
         if settings.jwks_url:
             jwks: jwt.PyJWKClient = request.app.state.jwks
-            key: Any = jwks.get_signing_key_from_jwt(token).key
-            algorithms = ["RS256", "ES256"]
+            signing_key = jwks.get_signing_key_from_jwt(token)
+            # The key's own algorithm only: a token naming another one is refused, not tried.
+            if signing_key.algorithm_name not in ASYMMETRIC_ALGORITHMS:
+                raise Unauthorized(
+                    f"the signing key {signing_key.key_id!r} has algorithm "
+                    f"{signing_key.algorithm_name}; expected one of {ASYMMETRIC_ALGORITHMS}"
+                )
+            key: Any = signing_key.key
+            algorithms = [signing_key.algorithm_name]
         elif settings.jwt_secret is not None:
             key = settings.jwt_secret.get_secret_value()
             algorithms = ["HS256"]
@@ -108,6 +107,10 @@ def _verify(request: Request, settings: Settings, token: str) -> dict[str, Any]:
         raise Unauthorized("the token has expired: sign in again") from exc
     except jwt.InvalidAudienceError as exc:
         raise Unauthorized(f"the token's audience is not {settings.jwt_audience!r}") from exc
+    except jwt.InvalidSignatureError as exc:
+        raise Unauthorized(
+            "the token's signature does not verify: it was not signed by this server's issuer"
+        ) from exc
     except jwt.MissingRequiredClaimError as exc:
         raise Unauthorized(f"the token has no `{exc.claim}` claim") from exc
     except jwt.PyJWTError as exc:

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Response
+
+from langproc.api.schemas import ErrorResponse
 
 IMMUTABLE = "private, max-age=31536000, immutable"
 
@@ -52,7 +56,7 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
             raise RangeNotSatisfiable
         return ByteRange(max(size - suffix, 0), size - 1)
     start = _position(first)
-    end = _position(last) if last else size - 1
+    end = _position(last) if last else _HUGE
     if end < start:
         return None
     if start >= size:
@@ -109,3 +113,34 @@ def blob_response(
         media_type=media_type,
         headers={**headers, "Content-Range": byte_range.content_range(len(data))},
     )
+
+
+def range_responses(media_types: Iterable[str], what: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for 200, 206, 304 and 416 of a route answered by `blob_response`."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    content = {media_type: binary for media_type in media_types}
+    caching = {
+        "ETag": {"description": "The SHA-256 of the bytes, quoted.", "schema": {"type": "string"}},
+        "Cache-Control": {
+            "description": f"`{IMMUTABLE}`: the bytes never change.",
+            "schema": {"type": "string"},
+        },
+    }
+    outside = "the range 'bytes=900-' is outside the 512 bytes of this file"
+    return {
+        200: {"description": f"The {what}.", "content": content, "headers": caching},
+        206: {
+            "description": f"The byte range of the {what} asked for with `Range`.",
+            "content": content,
+            "headers": {
+                **caching,
+                "Content-Range": {"description": "`bytes a-b/size`", "schema": {"type": "string"}},
+            },
+        },
+        304: {"description": f"Not modified: `If-None-Match` names the {what}'s ETag."},
+        416: {
+            "model": ErrorResponse,
+            "description": f"The range is outside the {what}; `Content-Range: bytes */size`.",
+            "content": {"application/json": {"example": {"detail": outside}}},
+        },
+    }

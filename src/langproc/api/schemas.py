@@ -8,10 +8,68 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from langproc.db.models import SourcefileKind, SourcefileStatus, StepStatus
 from langproc.settings import SUPPORTED_LANGUAGES
 
 # Documented as an enum for clients; the server also accepts other letter cases.
 LANGUAGE_ENUM: dict[str, Any] = {"enum": list(SUPPORTED_LANGUAGES)}
+
+
+def _step(name: str, status: str, attempts: int = 1, **values: Any) -> dict[str, Any]:
+    done = status in ("succeeded", "skipped")
+    return {
+        "name": name,
+        "status": status,
+        "attempts": attempts,
+        "started_at": "2026-11-28T12:00:01Z" if attempts else None,
+        "finished_at": "2026-11-28T12:00:03Z" if done else None,
+        "next_attempt_at": None,
+        "error": None,
+        **values,
+    }
+
+
+SUMMARY_EXAMPLE: dict[str, Any] = {
+    "id": "3f0c8a2e-5b1d-4c47-9a8e-2d6f1b7c9e40",
+    "title": "Ο βασιλιάς",
+    "language": "el",
+    "native_language": "en",
+    "kind": "text",
+    "status": "processing",
+    "created_at": "2026-11-28T12:00:00Z",
+    "updated_at": "2026-11-28T12:00:04Z",
+    "progress": {"completed": 3, "total": 8},
+}
+READ_EXAMPLE: dict[str, Any] = {
+    **SUMMARY_EXAMPLE,
+    "steps": [
+        _step("transcribe", "skipped", attempts=0),
+        _step("translate", "succeeded"),
+        _step("extract_words", "succeeded"),
+        _step("extract_phrases", "running"),
+        _step("describe_lemmas", "pending", attempts=0),
+        _step("generate_sentences", "pending", attempts=0),
+        _step(
+            "speak_text",
+            "retrying",
+            next_attempt_at="2026-11-28T12:00:09Z",
+            error={
+                "type": "TransientError",
+                "message": "the speech service answered 503; retrying",
+                "retryable": True,
+            },
+        ),
+        _step("speak_sentences", "pending", attempts=0),
+    ],
+    "text": "Ήταν μια φορά ένας βασιλιάς.",
+    "translation": "Once upon a time there was a king.",
+    "words": [],
+    "phrases": [],
+    "lemmas": [],
+    "sentences": [],
+    "audio_url": None,
+    "usage": {"llm_calls": 2, "input_tokens": 812, "output_tokens": 365, "tts_characters": 0},
+}
 
 
 class SourcefileCreate(BaseModel):
@@ -45,19 +103,19 @@ class RetryRequest(BaseModel):
 
 
 class Progress(BaseModel):
-    completed: int
-    total: int
+    completed: int = Field(description="Steps that succeeded or were skipped.", examples=[3])
+    total: int = Field(examples=[8])
 
 
 class StepErrorRead(BaseModel):
-    type: str
-    message: str
-    retryable: bool
+    type: str = Field(examples=["TransientError"])
+    message: str = Field(examples=["the speech service answered 503; retrying"])
+    retryable: bool = Field(description="Whether the engine retries it by itself.")
 
 
 class StepRead(BaseModel):
-    name: str
-    status: str
+    name: str = Field(examples=["translate"])
+    status: StepStatus
     attempts: int
     started_at: datetime | None
     finished_at: datetime | None
@@ -122,18 +180,22 @@ class SentenceRead(BaseModel):
 
 
 class SourcefileSummary(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [SUMMARY_EXAMPLE]})
+
     id: uuid.UUID
     title: str | None
     language: str
     native_language: str
-    kind: str
-    status: str
+    kind: SourcefileKind
+    status: SourcefileStatus
     created_at: datetime
     updated_at: datetime
     progress: Progress
 
 
 class SourcefileRead(SourcefileSummary):
+    model_config = ConfigDict(json_schema_extra={"examples": [READ_EXAMPLE]})
+
     steps: list[StepRead]
     text: str | None = None
     translation: str | None = None
@@ -146,8 +208,12 @@ class SourcefileRead(SourcefileSummary):
 
 
 class SourcefileList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [SUMMARY_EXAMPLE], "next_cursor": None}]}
+    )
+
     items: list[SourcefileSummary]
-    next_cursor: str | None
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: last.")
 
 
 class ErrorResponse(BaseModel):

@@ -35,6 +35,8 @@ def check_language(code: str, field: str = "language") -> str:
 def check_text(text: str, settings: Settings) -> str:
     if not text.strip():
         raise InvalidInput("the text is empty: send the text to study in the `text` field")
+    if "\x00" in text:
+        raise InvalidInput("the text contains NUL characters: send plain UTF-8 text")
     if len(text) > settings.max_text_chars:
         raise InvalidInput(
             f"the text has {len(text):,} characters; the limit is {settings.max_text_chars:,}: "

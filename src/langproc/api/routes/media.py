@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Response
 
 from langproc.api.deps import Owner, RuntimeDep, Session
-from langproc.api.ranges import blob_response
-from langproc.api.schemas import ErrorResponse, error_responses
+from langproc.api.ranges import blob_response, range_responses
+from langproc.api.schemas import error_responses
 from langproc.db.models import SourcefileKind
 from langproc.errors import NotFound
 from langproc.pipeline import services
@@ -17,39 +17,6 @@ from langproc.pipeline import services
 router = APIRouter(tags=["media"])
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic")
-_BINARY: dict[str, Any] = {"schema": {"type": "string", "format": "binary"}}
-_CACHING = {
-    "ETag": {"description": "The image's SHA-256, quoted.", "schema": {"type": "string"}},
-    "Cache-Control": {
-        "description": "`private, max-age=31536000, immutable`: the bytes never change.",
-        "schema": {"type": "string"},
-    },
-}
-
-_OUTSIDE = "the range 'bytes=900-' is outside the 512 bytes of this file"
-
-IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The uploaded image, in the format it was uploaded in.",
-        "content": dict.fromkeys(IMAGE_TYPES, _BINARY),
-        "headers": _CACHING,
-    },
-    206: {
-        "description": "The byte range asked for with `Range`.",
-        "content": dict.fromkeys(IMAGE_TYPES, _BINARY),
-        "headers": {
-            **_CACHING,
-            "Content-Range": {"description": "`bytes a-b/size`.", "schema": {"type": "string"}},
-        },
-    },
-    304: {"description": "Not modified: `If-None-Match` names this image's ETag."},
-    416: {
-        "model": ErrorResponse,
-        "description": "The range is outside the image; `Content-Range: bytes */size`.",
-        "content": {"application/json": {"example": {"detail": _OUTSIDE}}},
-    },
-    **error_responses(401, (404, "No such sourcefile, another user's, or a text one."), 422, 503),
-}
 
 
 @router.get(
@@ -57,7 +24,12 @@ IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
     operation_id="get_sourcefile_image",
     summary="The uploaded page image of an image sourcefile",
     response_class=Response,
-    responses=IMAGE_RESPONSES,
+    responses={
+        **range_responses(IMAGE_TYPES, "image, in the format it was uploaded in"),
+        **error_responses(
+            401, (404, "No such sourcefile, another user's, or a text one."), 422, 503
+        ),
+    },
 )
 async def get_sourcefile_image(
     sourcefile_id: uuid.UUID,
