@@ -14,7 +14,7 @@ from starlette.routing import Match
 from langproc.api.deps import jwks_client
 from langproc.api.limits import BodySizeLimit
 from langproc.api.observability import RequestContext
-from langproc.api.routes import audio, events, health, media, metrics, page, sourcefiles
+from langproc.api.routes import events, health, media, metrics, page, sourcefiles
 from langproc.errors import LangprocError
 from langproc.runtime import Runtime, build_runtime
 from langproc.settings import Settings
@@ -52,7 +52,6 @@ def create_app(
     app.include_router(sourcefiles.router)
     app.include_router(events.router)
     app.include_router(media.router)
-    app.include_router(audio.router)
     app.include_router(metrics.router)
     app.include_router(page.router)
     if settings.cors_origins:

@@ -1,11 +1,12 @@
-"""Uploaded media: the page image of a sourcefile, cacheable and seekable."""
+"""Media: the page image of a sourcefile and spoken audio, cacheable and seekable."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Depends, Header, Response
 
 from langproc.api.deps import Owner, RuntimeDep, Session
 from langproc.api.ranges import blob_response, range_responses
@@ -13,10 +14,58 @@ from langproc.api.schemas import error_responses
 from langproc.db.models import SourcefileKind
 from langproc.errors import NotFound
 from langproc.pipeline import services
+from langproc.runtime import Runtime
 
 router = APIRouter(tags=["media"])
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic")
+AUDIO_TYPES = ("audio/mpeg", "audio/wav")
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """The request headers that make a media answer partial or empty."""
+
+    range_header: str | None
+    if_range: str | None
+    if_none_match: str | None
+
+
+def conditions(
+    range_header: Annotated[
+        str | None,
+        Header(alias="Range", description="One byte range, e.g. `bytes=0-1023` or `bytes=-500`."),
+    ] = None,
+    if_range: Annotated[
+        str | None,
+        Header(alias="If-Range", description="Serve the range only if the ETag still matches."),
+    ] = None,
+    if_none_match: Annotated[
+        str | None,
+        Header(alias="If-None-Match", description="Cached ETags: a match answers 304."),
+    ] = None,
+) -> Conditions:
+    return Conditions(range_header, if_range, if_none_match)
+
+
+Conditional = Annotated[Conditions, Depends(conditions)]
+
+
+async def _serve(
+    runtime: Runtime, key: str, media_type: str, when: Conditions, what: str
+) -> Response:
+    try:
+        data = await runtime.blobs.get(key)
+    except FileNotFoundError as exc:
+        raise NotFound(f"{what} is no longer stored") from exc
+    return blob_response(
+        data,
+        media_type=media_type,
+        etag=key,
+        range_header=when.range_header,
+        if_range=when.if_range,
+        if_none_match=when.if_none_match,
+    )
 
 
 @router.get(
@@ -32,35 +81,28 @@ IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic")
     },
 )
 async def get_sourcefile_image(
-    sourcefile_id: uuid.UUID,
-    session: Session,
-    owner: Owner,
-    runtime: RuntimeDep,
-    range_header: Annotated[
-        str | None,
-        Header(alias="Range", description="One byte range, e.g. `bytes=0-1023` or `bytes=-500`."),
-    ] = None,
-    if_range: Annotated[
-        str | None,
-        Header(alias="If-Range", description="Serve the range only if the ETag still matches."),
-    ] = None,
-    if_none_match: Annotated[
-        str | None,
-        Header(alias="If-None-Match", description="Cached ETags: a match answers 304."),
-    ] = None,
+    sourcefile_id: uuid.UUID, session: Session, owner: Owner, runtime: RuntimeDep, when: Conditional
 ) -> Response:
     sourcefile = await services.get_owned(session, sourcefile_id, owner)
     if sourcefile.kind != SourcefileKind.IMAGE or not sourcefile.blob_key:
         raise NotFound(f"sourcefile {sourcefile_id} is a text: it has no image")
-    try:
-        data = await runtime.blobs.get(sourcefile.blob_key)
-    except FileNotFoundError as exc:
-        raise NotFound(f"the image of sourcefile {sourcefile_id} is no longer stored") from exc
-    return blob_response(
-        data,
-        media_type=sourcefile.content_type or "application/octet-stream",
-        etag=sourcefile.blob_key,
-        range_header=range_header,
-        if_range=if_range,
-        if_none_match=if_none_match,
-    )
+    media_type = sourcefile.content_type or "application/octet-stream"
+    what = f"the image of sourcefile {sourcefile_id}"
+    return await _serve(runtime, sourcefile.blob_key, media_type, when, what)
+
+
+@router.get(
+    "/api/audio/{audio_id}",
+    operation_id="get_audio",
+    summary="Audio of a whole text or of one example sentence",
+    response_class=Response,
+    responses={
+        **range_responses(AUDIO_TYPES, "audio: MP3 (OpenAI speech) or WAV (espeak-ng)"),
+        **error_responses(401, (404, "No such audio, or another user's."), 422, 503),
+    },
+)
+async def get_audio(
+    audio_id: uuid.UUID, session: Session, owner: Owner, runtime: RuntimeDep, when: Conditional
+) -> Response:
+    audio = await services.get_owned_audio(session, audio_id, owner)
+    return await _serve(runtime, audio.blob_key, audio.content_type, when, f"the audio {audio_id}")
