@@ -29,6 +29,13 @@ class Served:
     port: int
     app: FastAPI
     runtime: Runtime
+    server: uvicorn.Server
+
+    @property
+    def connections(self) -> int:
+        """Connections uvicorn still holds, and their request tasks (both must drain)."""
+        state = self.server.server_state
+        return max(len(state.connections), len(state.tasks))
 
 
 @pytest.fixture
@@ -48,6 +55,9 @@ async def served(runtime: Runtime) -> AsyncIterator[Served]:
     """The app (with its executor) on a loopback port; stopped at teardown."""
     app = create_app(runtime=runtime)
     sock = socket.socket()
+    # Accepted sockets inherit this: a client that stops reading holds the server back after
+    # ~100 KB in the kernel, instead of after the megabytes Linux would otherwise buffer.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
     sock.bind(("127.0.0.1", 0))
     port = int(sock.getsockname()[1])
     config = uvicorn.Config(app, log_config=None, ws="none", timeout_graceful_shutdown=5)
@@ -61,7 +71,7 @@ async def served(runtime: Runtime) -> AsyncIterator[Served]:
 
     await eventually(started, within_s=10)
     try:
-        yield Served(f"http://127.0.0.1:{port}", port, app, runtime)
+        yield Served(f"http://127.0.0.1:{port}", port, app, runtime, server)
     finally:
         server.should_exit = True
         await task

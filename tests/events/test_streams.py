@@ -11,8 +11,10 @@ import httpx
 import pytest
 
 from langproc.api.routes import events as events_routes
+from langproc.db.engine import session_scope
 from langproc.errors import PermanentError
 from langproc.events import stream
+from langproc.events.publish import publish
 from langproc.events.stream import EventFeed, Tail, open_streams
 from langproc.runtime import Runtime
 from langproc.steps.context import StepContext
@@ -108,7 +110,7 @@ async def test_live_events_arrive_as_they_are_committed(
     assert max(e.latency_s for e in received) < stream.POLL_S / 2
 
 
-async def test_stream_of_all_events_follows_every_sourcefile(
+async def test_streams_of_all_events_and_of_each_sourcefile_side_by_side(
     http: httpx.AsyncClient, served: Served
 ) -> None:
     ids = [await create(http), await create(http)]
@@ -116,11 +118,38 @@ async def test_stream_of_all_events_follows_every_sourcefile(
     def both_done(events: list[Sse]) -> bool:
         return {e.data["sourcefile_id"] for e in events if e.terminal} == set(ids)
 
-    received = await read(http, "/api/events", until=both_done)
-    expected = sorted(
-        [row for sid in ids for row in await stored(served.runtime, sid)], key=lambda r: r[0]
+    every, *each = await asyncio.gather(
+        read(http, "/api/events", until=both_done),
+        *(read(http, f"/api/sourcefiles/{sid}/events") for sid in ids),
     )
-    assert [e.row() for e in received] == expected
+    rows = [await stored(served.runtime, sid) for sid in ids]
+    assert [[e.row() for e in events] for events in each] == rows
+    assert [e.row() for e in every] == sorted(rows[0] + rows[1], key=lambda r: r[0])
+
+
+async def test_a_stream_sees_only_its_owners_events(
+    http: httpx.AsyncClient, served: Served
+) -> None:
+    runtime = served.runtime
+    feed = EventFeed(runtime.sessions, Tail(runtime.sessions, runtime.hub))
+    theirs = feed.stream("intruder", None, 0)
+    first = asyncio.create_task(anext(theirs))
+    sid = await create(http)
+    await wait_for_status(runtime, [uuid.UUID(sid)], {"succeeded"})
+    # The local user's events went by; the intruder's own event is the first it gets.
+    async with session_scope(runtime.sessions) as session:
+        await publish(
+            session, sourcefile_id=uuid.uuid4(), owner="intruder", type="sourcefile", payload={}
+        )
+    runtime.hub.notify()
+    async with asyncio.timeout(5):
+        event = await first
+    await theirs.aclose()
+    assert event.owner == "intruder"
+    assert event.id > max(row[0] for row in await stored(runtime, sid))
+    # A sourcefile's stream for another owner is empty and ends at once.
+    async with asyncio.timeout(5):
+        assert [e async for e in feed.stream("intruder", uuid.UUID(sid), 0)] == []
 
 
 async def test_a_retried_sourcefile_streams_past_its_first_terminal_event(
@@ -159,29 +188,27 @@ async def test_keep_alive_comments_are_sent(
                 break
 
 
-async def test_a_deleted_sourcefile_ends_its_stream(
+async def test_an_open_stream_holds_no_connection_and_ends_when_deleted(
     http: httpx.AsyncClient, served: Served, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(stream, "RECHECK_S", 0.2)
     recorder.delay_s = 30
     before = open_streams()
     sid = await create(http)
-    reading = asyncio.create_task(read(http, f"/api/sourcefiles/{sid}/events"))
-    await eventually(streams_back_to(before + 1))
-    assert (await http.delete(f"/api/sourcefiles/{sid}")).status_code == 204
-    async with asyncio.timeout(5):
-        await reading
+    async with http.stream("GET", f"/api/sourcefiles/{sid}/events") as response:
+        lines = response.aiter_lines()
+        async with asyncio.timeout(10):
+            assert await read_async(lines, count(1))
+
+        async def no_connection_held() -> bool:
+            return served.runtime.db.pool.checkedout() == 0
+
+        # An open stream holds no connection (neither the request's session nor its own).
+        await eventually(no_connection_held)
+        assert (await http.delete(f"/api/sourcefiles/{sid}")).status_code == 204
+        async with asyncio.timeout(5):
+            await read_async(lines)
     await eventually(streams_back_to(before))
-
-
-async def test_another_owners_sourcefile_stream_is_empty(
-    http: httpx.AsyncClient, served: Served
-) -> None:
-    sid = await create(http)
-    runtime = served.runtime
-    feed = EventFeed(runtime.sessions, Tail(runtime.sessions, runtime.hub))
-    async with asyncio.timeout(5):
-        assert [e async for e in feed.stream("intruder", uuid.UUID(sid), 0)] == []
 
 
 async def test_bad_input_is_refused_before_streaming(http: httpx.AsyncClient) -> None:

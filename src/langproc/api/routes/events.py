@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import aclosing
@@ -10,12 +11,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette.sse import SendTimeoutError
+from starlette.types import Receive, Scope, Send
 
 from langproc.api.deps import Owner, Session, get_runtime
 from langproc.api.schemas import ValidationErrorResponse, error_responses
 from langproc.events.stream import EventFeed, Tail
 from langproc.pipeline import services
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["events"])
 
 # Read per request, so tests can shorten them on this module.
@@ -81,6 +85,16 @@ LastEventIdQuery = Annotated[
 ]
 
 
+class EventStreamResponse(EventSourceResponse):
+    """An SSE response that drops a client that stopped reading with a log line, not a trace."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except SendTimeoutError:
+            log.warning("events.client_stalled", extra={"path": scope.get("path")})
+
+
 def get_feed(request: Request) -> EventFeed:
     """The app's event feed, made on first use: every stream of the process shares its tail."""
     feed: EventFeed | None = getattr(request.app.state, "event_feed", None)
@@ -97,7 +111,7 @@ def get_feed(request: Request) -> EventFeed:
     summary="Follow one sourcefile's events live (Server-Sent Events)",
     description="Replays the events after `Last-Event-ID`, then sends new ones as they are "
     "committed; ends after the terminal `sourcefile` event.",
-    response_class=EventSourceResponse,
+    response_class=EventStreamResponse,
     responses={**RESPONSES, **error_responses(404)},
 )
 async def stream_sourcefile_events(
@@ -107,7 +121,7 @@ async def stream_sourcefile_events(
     owner: Owner,
     last_event_id_header: LastEventIdHeader = None,
     last_event_id: LastEventIdQuery = None,
-) -> EventSourceResponse:
+) -> EventStreamResponse:
     await services.get_owned(session, sourcefile_id, owner)
     after = _after(last_event_id_header, last_event_id)
     return _respond(get_feed(request), owner, sourcefile_id, after)
@@ -119,7 +133,7 @@ async def stream_sourcefile_events(
     summary="Follow the events of all your sourcefiles live (Server-Sent Events)",
     description="Replays the events after `Last-Event-ID`, then sends new ones as they are "
     "committed; never ends on its own.",
-    response_class=EventSourceResponse,
+    response_class=EventStreamResponse,
     responses=RESPONSES,
 )
 async def stream_events(
@@ -127,7 +141,7 @@ async def stream_events(
     owner: Owner,
     last_event_id_header: LastEventIdHeader = None,
     last_event_id: LastEventIdQuery = None,
-) -> EventSourceResponse:
+) -> EventStreamResponse:
     return _respond(get_feed(request), owner, None, _after(last_event_id_header, last_event_id))
 
 
@@ -140,8 +154,8 @@ def _after(header: int | None, query: int | None) -> int:
 
 def _respond(
     feed: EventFeed, owner: str, sourcefile_id: uuid.UUID | None, after: int
-) -> EventSourceResponse:
-    return EventSourceResponse(
+) -> EventStreamResponse:
+    return EventStreamResponse(
         _sse(feed, owner, sourcefile_id, after), ping=KEEPALIVE_S, send_timeout=SEND_TIMEOUT_S
     )
 

@@ -1,0 +1,144 @@
+"""Event streams across real processes on PostgreSQL: a restarted server, events committed by a
+separate worker, and a LISTEN connection that is killed or never opens."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from langproc.events.stream import POLL_S
+from tests.crash.conftest import Cluster, submit_stories
+from tests.events.sse import Sse, count, read_sync
+from tests.fakes.openai_server import FakeOpenAI
+from tests.paths import SAMPLES
+
+pytestmark = pytest.mark.slow
+T = TypeVar("T")
+LISTENER = "langproc-serve-listener"
+# The server runs no steps, so every event after a sourcefile's first comes from the worker.
+NO_STEPS = {"LANGPROC_MAX_CONCURRENT_STEPS": "0"}
+
+
+@pytest.fixture
+def cluster(pg_url: str, tmp_path: Path) -> Iterator[Cluster]:
+    fake = FakeOpenAI(latency_ms=300, samples_dir=SAMPLES)
+    fake.start()
+    group = Cluster(pg_url, tmp_path, fake)
+    yield group
+    for process in group.processes:
+        process.stop()
+    fake.stop()
+
+
+def wait_for(check: Callable[[], T], within_s: float = 30.0) -> T:
+    """Poll `check` until it returns something truthy, and return that."""
+    deadline = time.monotonic() + within_s
+    while not (found := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {within_s} s")
+        time.sleep(0.05)
+    return found
+
+
+def stored(cluster: Cluster, sid: str) -> list[tuple[Any, ...]]:
+    return cluster.query(
+        "SELECT id, type, payload FROM event WHERE sourcefile_id = %s::uuid ORDER BY id", sid
+    )
+
+
+def listen_url(cluster: Cluster, application_name: str) -> str:
+    """The database URL for the LISTEN connection, named so it can be found and killed."""
+    url = make_url(cluster.db_url).update_query_dict({"application_name": application_name})
+    return url.render_as_string(hide_password=False)
+
+
+def listener_pids(cluster: Cluster) -> list[int]:
+    rows = cluster.query("SELECT pid FROM pg_stat_activity WHERE application_name = %s", LISTENER)
+    return [pid for (pid,) in rows]
+
+
+def stream(url: str, headers: dict[str, str] | None = None) -> Generator[str, None, None]:
+    """The lines of an event stream, until the caller stops or the server ends it."""
+    timeout = httpx.Timeout(10, read=30)
+    with httpx.Client(timeout=timeout) as http, http.stream("GET", url, headers=headers) as r:
+        assert r.status_code == 200, r.read()
+        yield from r.iter_lines()
+
+
+def assert_complete(cluster: Cluster, sid: str, received: list[Sse]) -> None:
+    assert received[-1].terminal
+    assert received[-1].data["status"] == "succeeded"
+    assert [e.row() for e in received] == stored(cluster, sid)
+
+
+def test_reconnect_after_a_server_restart_gets_exactly_the_missing_events(
+    cluster: Cluster,
+) -> None:
+    server = cluster.start()
+    cluster.start("worker")
+    [sid] = submit_stories(server, 1)
+    path = f"/api/sourcefiles/{sid}/events"
+    lines = stream(server.url + path)
+    first = read_sync(lines, count(3))
+    lines.close()
+    server.kill()
+
+    # The worker goes on while no server runs: these are the events the client misses.
+    last = first[-1].id
+    wait_for(lambda: len([row for row in stored(cluster, sid) if row[0] > last]) >= 3)
+    restarted = cluster.start()
+    rest = read_sync(stream(restarted.url + path, headers={"Last-Event-ID": str(last)}))
+
+    assert_complete(cluster, sid, first + rest)
+
+
+def test_an_event_committed_by_a_worker_reaches_a_stream_on_the_server_at_once(
+    cluster: Cluster,
+) -> None:
+    server = cluster.start(**NO_STEPS, LANGPROC_DATABASE_LISTEN_URL=listen_url(cluster, LISTENER))
+    [sid] = submit_stories(server, 1)
+    lines = stream(f"{server.url}/api/sourcefiles/{sid}/events")
+    created = read_sync(lines, count(1))
+    cluster.start("worker")
+    live = read_sync(lines)
+
+    assert_complete(cluster, sid, created + live)
+    assert len(live) > 10
+    slowest = max(e.latency_s for e in live)
+    # Polling alone would take up to POLL_S (1.5 s); NOTIFY takes milliseconds.
+    assert slowest < 1.0, f"{slowest:.3f} s from commit to the client"
+
+
+def test_events_still_arrive_and_the_listener_reconnects_after_it_is_killed(
+    cluster: Cluster,
+) -> None:
+    server = cluster.start(**NO_STEPS, LANGPROC_DATABASE_LISTEN_URL=listen_url(cluster, LISTENER))
+    cluster.start("worker")
+    [old] = wait_for(lambda: listener_pids(cluster))
+    [sid] = submit_stories(server, 1)
+    lines = stream(f"{server.url}/api/sourcefiles/{sid}/events")
+    first = read_sync(lines, count(1))
+    assert cluster.query("SELECT pg_terminate_backend(%s)", old) == [(True,)]
+    rest = read_sync(lines)
+
+    assert_complete(cluster, sid, first + rest)
+    [new] = wait_for(lambda: [pid for pid in listener_pids(cluster) if pid != old])
+    assert new != old
+
+
+def test_events_arrive_by_polling_when_the_server_cannot_listen(cluster: Cluster) -> None:
+    nowhere = "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere"
+    server = cluster.start(**NO_STEPS, LANGPROC_DATABASE_LISTEN_URL=nowhere)
+    cluster.start("worker")
+    [sid] = submit_stories(server, 1)
+    received = read_sync(stream(f"{server.url}/api/sourcefiles/{sid}/events"))
+
+    assert_complete(cluster, sid, received)
+    slowest = max(e.latency_s for e in received[1:])
+    assert slowest < POLL_S + 1.0, f"{slowest:.3f} s from commit to the client"
