@@ -16,6 +16,7 @@ from langproc.db.cache import DbResultCache
 from langproc.db.engine import SessionFactory, create_engine, create_session_factory
 from langproc.events.hub import Hub
 from langproc.events.listener import PgListener, asyncpg_dsn
+from langproc.events.stream import EventFeed, Tail
 from langproc.pipeline.engine import Engine
 from langproc.pipeline.executor import Executor
 from langproc.pipeline.graph import Graph
@@ -45,6 +46,7 @@ class Runtime:
     engine: Engine
     executor: Executor
     run_blocking: Callable[..., Any]
+    events: EventFeed
     listener: PgListener | None = None
     executor_started: bool = field(default=False)
 
@@ -94,6 +96,7 @@ def build_runtime(
     if not settings.is_sqlite:
         listen_url = settings.database_listen_url or settings.effective_database_url
         listener = PgListener(asyncpg_dsn(listen_url), hub)
+    events = EventFeed(sessions, Tail(sessions, hub))
     return Runtime(
-        settings, db, sessions, blobs, hub, graph, engine, executor, run_blocking, listener
+        settings, db, sessions, blobs, hub, graph, engine, executor, run_blocking, events, listener
     )

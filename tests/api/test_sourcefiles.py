@@ -7,7 +7,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 import httpx
+from sqlalchemy import func, select
 
+from langproc.db.models import Event
 from langproc.runtime import Runtime
 from tests.pipeline.conftest import Recorder, steps_of, wait_for_status
 from tests.waiting import eventually
@@ -184,3 +186,20 @@ async def test_idempotency_key_returns_the_first_sourcefile(client: httpx.AsyncC
 async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     assert (await client.get("/readyz")).json() == {"status": "ready"}
+
+
+async def test_event_ids_are_never_reused_after_a_delete(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    await runtime.executor.stop(0)
+    await client.post("/api/sourcefiles", json=TEXT)
+    newest = (await client.post("/api/sourcefiles", json=TEXT)).json()["id"]
+    last = (await client.get("/api/sourcefiles")).json()["last_event_id"]
+    assert (await client.delete(f"/api/sourcefiles/{newest}")).status_code == 204
+    again = (await client.post("/api/sourcefiles", json=TEXT)).json()["id"]
+    async with runtime.sessions() as session:
+        first_id = await session.scalar(
+            select(func.min(Event.id)).where(Event.sourcefile_id == uuid.UUID(again))
+        )
+    assert first_id is not None
+    assert first_id > last, "a client resuming after `last` gets the new events"

@@ -209,11 +209,18 @@ class SourcefileRead(SourcefileSummary):
 
 class SourcefileList(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"items": [SUMMARY_EXAMPLE], "next_cursor": None}]}
+        json_schema_extra={
+            "examples": [{"items": [SUMMARY_EXAMPLE], "next_cursor": None, "last_event_id": 1042}]
+        }
     )
 
     items: list[SourcefileSummary]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: last.")
+    last_event_id: int = Field(
+        description="The caller's latest event when this page was read: open "
+        "`/api/events?last_event_id=…` to follow changes from here on without a replay.",
+        examples=[1042],
+    )
 
 
 class ErrorResponse(BaseModel):

@@ -112,7 +112,9 @@ class Event(Base):
     """The append-only event log; ids increase across the whole service."""
 
     __tablename__ = "event"
-    __table_args__ = (Index("ix_event_owner_id", "owner", "id"),)
+    # AUTOINCREMENT: SQLite must never reuse the id of a deleted newest event, or a client
+    # resuming after it would miss the event that takes its id.
+    __table_args__ = (Index("ix_event_owner_id", "owner", "id"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True

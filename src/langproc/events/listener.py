@@ -45,7 +45,7 @@ class PgListener:
             lost = asyncio.Event()
             connection: Any = None
             try:
-                connection = await asyncpg.connect(self.dsn)
+                connection = await asyncpg.connect(self.dsn, server_settings=self._named())
                 connection.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await connection.add_listener(CHANNEL, self._on_notify)
                 self.connected.set()
@@ -71,6 +71,10 @@ class PgListener:
                         await connection.close(timeout=1)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
+
+    def _named(self) -> dict[str, str]:
+        """Name the connection for operators (`pg_stat_activity`) unless the URL names it."""
+        return {} if "application_name=" in self.dsn else {"application_name": "langproc-listener"}
 
     def _on_notify(self, *_args: Any) -> None:
         self.hub.notify()

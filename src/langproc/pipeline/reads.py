@@ -11,7 +11,7 @@ from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from langproc.db.base import utcnow
-from langproc.db.models import DONE_STEP_STATUSES, Sourcefile, StepRun, StepStatus
+from langproc.db.models import DONE_STEP_STATUSES, Event, Sourcefile, StepRun, StepStatus
 from langproc.db.results import Audio, Lemma, Phrase, Sentence, WordForm
 from langproc.errors import InvalidInput
 
@@ -142,8 +142,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 async def list_sourcefiles(
     session: AsyncSession, owner: str, *, status: str | None, limit: int, cursor: str | None
-) -> tuple[list[dict[str, Any]], str | None]:
-    """A page of the owner's sourcefiles, newest first, and the cursor of the next page."""
+) -> dict[str, Any]:
+    """A page of the owner's sourcefiles, newest first, the cursor of the next page, and the id
+    of the owner's latest event (to follow changes from this listing on)."""
+    last_event_id = await session.scalar(select(func.max(Event.id)).where(Event.owner == owner))
     query = select(Sourcefile).where(Sourcefile.owner == owner)
     if status is not None:
         query = query.where(Sourcefile.status == status)
@@ -167,7 +169,7 @@ async def list_sourcefiles(
     runs = await step_runs(session, [s.id for s in page])
     items = [summary(s, runs[s.id]) for s in page]
     next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
-    return items, next_cursor
+    return {"items": items, "next_cursor": next_cursor, "last_event_id": last_event_id or 0}
 
 
 async def step_gauges(session: AsyncSession) -> tuple[dict[str, int], float]:

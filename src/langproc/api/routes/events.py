@@ -16,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 
 from langproc.api.deps import Owner, Session, get_runtime
 from langproc.api.schemas import ValidationErrorResponse, error_responses
-from langproc.events.stream import EventFeed, Tail
+from langproc.events.stream import EventFeed
 from langproc.pipeline import services
 
 log = logging.getLogger(__name__)
@@ -96,13 +96,8 @@ class EventStreamResponse(EventSourceResponse):
 
 
 def get_feed(request: Request) -> EventFeed:
-    """The app's event feed, made on first use: every stream of the process shares its tail."""
-    feed: EventFeed | None = getattr(request.app.state, "event_feed", None)
-    if feed is None:
-        runtime = get_runtime(request)
-        feed = EventFeed(runtime.sessions, Tail(runtime.sessions, runtime.hub))
-        request.app.state.event_feed = feed
-    return feed
+    """The process's event feed: every stream shares its tail."""
+    return get_runtime(request).events
 
 
 @router.get(

@@ -117,7 +117,7 @@ async def create_sourcefile(
         )
     new = services.NewSourcefile(**{**new.__dict__, "idempotency_key": idempotency_key})
     sourcefile = await services.create_sourcefile(session, runtime.graph, new)
-    background.add_task(runtime.executor.wake)
+    background.add_task(runtime.hub.notify)
     response.headers["Location"] = f"/api/sourcefiles/{sourcefile.id}"
     return await _read(session, sourcefile)
 
@@ -203,10 +203,7 @@ async def list_sourcefiles(
         str | None, Query(max_length=500, description="`next_cursor` of the previous page.")
     ] = None,
 ) -> dict[str, Any]:
-    items, next_cursor = await reads.list_sourcefiles(
-        session, owner, status=status, limit=limit, cursor=cursor
-    )
-    return {"items": items, "next_cursor": next_cursor}
+    return await reads.list_sourcefiles(session, owner, status=status, limit=limit, cursor=cursor)
 
 
 @router.get(
@@ -244,7 +241,7 @@ async def retry_sourcefile(
     sourcefile = await services.retry_sourcefile(
         session, runtime.graph, sourcefile_id, owner, steps
     )
-    background.add_task(runtime.executor.wake)
+    background.add_task(runtime.hub.notify)
     return await _read(session, sourcefile)
 
 
@@ -265,6 +262,7 @@ async def cancel_sourcefile(
 ) -> dict[str, Any]:
     sourcefile = await services.cancel_sourcefile(session, runtime.graph, sourcefile_id, owner)
     background.add_task(runtime.executor.interrupt, sourcefile_id)
+    background.add_task(runtime.hub.notify)
     return await _read(session, sourcefile)
 
 

@@ -185,6 +185,8 @@ async function loadList() {
     if (seq !== state.listSeq) return;
     state.items = page.items;
     state.nextCursor = page.next_cursor;
+    // Follow changes from this listing on, rather than replaying the whole history.
+    if (!state.lastEventId) state.lastEventId = String(page.last_event_id);
     showError($("#list-error"), null);
   } catch (failure) {
     if (seq !== state.listSeq) return;
@@ -500,6 +502,5 @@ setupUpload();
 setupToken();
 $("#more").addEventListener("click", () => loadMore().catch((e) => showError($("#list-error"), e)));
 window.addEventListener("hashchange", route);
-loadList();
-connect();
+loadList().finally(connect);
 route();
