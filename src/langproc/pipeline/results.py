@@ -4,9 +4,10 @@ and the shared lemma table as the catalog `describe_lemmas` consults."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -21,31 +22,33 @@ Output = dict[str, Any] | None
 StoreFn = Callable[[AsyncSession, Sourcefile, Output], Awaitable[None]]
 
 
-async def store_words(
-    session: AsyncSession, sourcefile: Sourcefile, output: dict[str, Any] | None
-) -> None:
-    await session.execute(delete(WordForm).where(WordForm.sourcefile_id == sourcefile.id))
+async def _replace_rows(
+    session: AsyncSession,
+    table: type[WordForm | Phrase | Sentence],
+    sourcefile: Sourcefile,
+    items: Sequence[BaseModel],
+) -> list[Any]:
+    """Replace the sourcefile's rows of `table` with `items`, in order."""
+    await session.execute(delete(table).where(table.sourcefile_id == sourcefile.id))
+    rows = [
+        table(sourcefile_id=sourcefile.id, position=i, **item.model_dump())
+        for i, item in enumerate(items)
+    ]
+    session.add_all(rows)
+    return rows
+
+
+async def store_words(session: AsyncSession, sourcefile: Sourcefile, output: Output) -> None:
     words = models.Words.model_validate(output).words if output else []
-    session.add_all(
-        WordForm(sourcefile_id=sourcefile.id, position=i, **word.model_dump())
-        for i, word in enumerate(words)
-    )
+    await _replace_rows(session, WordForm, sourcefile, words)
 
 
-async def store_phrases(
-    session: AsyncSession, sourcefile: Sourcefile, output: dict[str, Any] | None
-) -> None:
-    await session.execute(delete(Phrase).where(Phrase.sourcefile_id == sourcefile.id))
+async def store_phrases(session: AsyncSession, sourcefile: Sourcefile, output: Output) -> None:
     phrases = models.Phrases.model_validate(output).phrases if output else []
-    session.add_all(
-        Phrase(sourcefile_id=sourcefile.id, position=i, **phrase.model_dump())
-        for i, phrase in enumerate(phrases)
-    )
+    await _replace_rows(session, Phrase, sourcefile, phrases)
 
 
-async def store_lemmas(
-    session: AsyncSession, sourcefile: Sourcefile, output: dict[str, Any] | None
-) -> None:
+async def store_lemmas(session: AsyncSession, sourcefile: Sourcefile, output: Output) -> None:
     """Add new lemmas to the shared table; fill in ones that only had local data."""
     if not output:
         return
@@ -77,16 +80,9 @@ def _lemma_values(lemma: models.Lemma) -> dict[str, Any]:
     return values
 
 
-async def store_sentences(
-    session: AsyncSession, sourcefile: Sourcefile, output: dict[str, Any] | None
-) -> None:
-    await session.execute(delete(Sentence).where(Sentence.sourcefile_id == sourcefile.id))
+async def store_sentences(session: AsyncSession, sourcefile: Sourcefile, output: Output) -> None:
     sentences = models.Sentences.model_validate(output).sentences if output else []
-    rows = [
-        Sentence(sourcefile_id=sourcefile.id, position=i, **sentence.model_dump())
-        for i, sentence in enumerate(sentences)
-    ]
-    session.add_all(rows)
+    rows: list[Sentence] = await _replace_rows(session, Sentence, sourcefile, sentences)
     await session.flush()
     for row in rows:
         if not row.lemmas:
@@ -99,9 +95,7 @@ async def store_sentences(
         session.add_all(SentenceLemma(sentence_id=row.id, lemma_id=i) for i in set(lemma_ids))
 
 
-async def store_text_audio(
-    session: AsyncSession, sourcefile: Sourcefile, output: dict[str, Any] | None
-) -> None:
+async def store_text_audio(session: AsyncSession, sourcefile: Sourcefile, output: Output) -> None:
     await session.execute(
         delete(Audio).where(Audio.sourcefile_id == sourcefile.id, Audio.sentence_position.is_(None))
     )
@@ -113,7 +107,7 @@ async def store_text_audio(
 
 
 async def store_sentence_audio(
-    session: AsyncSession, sourcefile: Sourcefile, output: dict[str, Any] | None
+    session: AsyncSession, sourcefile: Sourcefile, output: Output
 ) -> None:
     await session.execute(
         delete(Audio).where(
