@@ -160,21 +160,35 @@ class FakeProviderProcess:
         self._log.close()
 
 
-@dataclass
 class Database:
-    """A database the benchmark owns: its URL for langproc and a way to query it directly."""
+    """A database the benchmark owns: its URL for langproc and one connection to query it."""
 
-    url: str  # what LANGPROC_DATABASE_URL gets
-    kind: str  # "postgres" | "sqlite"
+    def __init__(self, url: str, kind: str) -> None:
+        self.url = url  # what LANGPROC_DATABASE_URL gets
+        self.kind = kind  # "postgres" | "sqlite"
+        self._pg: psycopg.Connection[tuple[Any, ...]] | None = None
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         if self.kind == "sqlite":
             path = make_url(self.url).database
             with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30) as conn:
                 return conn.execute(sql).fetchall()
-        sync = make_url(self.url).set(drivername="postgresql")
-        with psycopg.connect(sync.render_as_string(hide_password=False)) as conn:
-            return conn.execute(sql).fetchall()
+        if self._pg is None or self._pg.closed:
+            sync = make_url(self.url).set(drivername="postgresql")
+            self._pg = psycopg.connect(sync.render_as_string(hide_password=False), autocommit=True)
+        return self._pg.execute(sql).fetchall()
+
+    def sessions(self) -> int | None:
+        """Connections opened to this Postgres database so far (PostgreSQL 14+)."""
+        if self.kind != "postgres":
+            return None
+        self.query("SELECT pg_stat_clear_snapshot()")
+        sql = "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+        return int(self.query(sql)[0][0])
+
+    def close(self) -> None:
+        if self._pg is not None:
+            self._pg.close()
 
 
 @contextmanager
@@ -185,6 +199,7 @@ def fresh_database(kind: str, admin_url: str, workdir: Path) -> Iterator[Databas
         database = Database(f"sqlite+aiosqlite:///{path}", "sqlite")
         migrate(database.url, workdir)
         yield database
+        database.close()
         return
     name = f"langproc_bench_{uuid.uuid4().hex[:10]}"
     admin = make_url(admin_url).set(drivername="postgresql")
@@ -194,7 +209,10 @@ def fresh_database(kind: str, admin_url: str, workdir: Path) -> Iterator[Databas
         url = admin.set(drivername="postgresql+asyncpg", database=name)
         database = Database(url.render_as_string(hide_password=False), "postgres")
         migrate(database.url, workdir)
-        yield database
+        try:
+            yield database
+        finally:
+            database.close()
     finally:
         with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -217,7 +235,7 @@ def service_env(
 
 
 def migrate(database_url: str, workdir: Path) -> None:
-    # The data directory must exist before an SQLite migration (langproc does not create it).
+    # The data directory must exist before an SQLite migration (older langproc did not make it).
     (workdir / "data").mkdir(parents=True, exist_ok=True)
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("LANGPROC_", "OPENAI_"))}
     env = {
@@ -242,7 +260,8 @@ class LogSummary:
 
 
 def summarize_logs(paths: Sequence[Path], keep: int = 8) -> LogSummary:
-    """Count the JSON log lines of `langproc` processes by level; keep a few non-JSON lines too."""
+    """Count the warning-or-worse JSON log lines of `langproc` processes by level (and any
+    line that is not JSON); keep the first few."""
     levels: dict[str, int] = {}
     samples: list[str] = []
     for path in paths:
@@ -252,7 +271,12 @@ def summarize_logs(paths: Sequence[Path], keep: int = 8) -> LogSummary:
             try:
                 line = json.loads(raw)
                 level = str(line.get("level", "?"))
-                text = f"{path.name}: {level} {line.get('event')} {line.get('exception', '')}"
+                if level in ("debug", "info"):
+                    continue
+                trace = str(line.get("exception", "")).strip().splitlines()
+                text = f"{path.name}: {line.get('at')} {level} {line.get('event')}"
+                if trace:
+                    text += f" [{trace[-1]}]"
             except ValueError:
                 level, text = "unstructured", f"{path.name}: {raw}"
             levels[level] = levels.get(level, 0) + 1
@@ -293,3 +317,20 @@ def wait_for(check: Any, within_s: float, every_s: float = 0.2) -> bool:
             return True
         time.sleep(every_s)
     return bool(check())
+
+
+def source_version() -> str:
+    """The commit the code under test is at, and whether src/ has local changes (read-only)."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "--no-optional-locks", "status", "--porcelain", "--", "src"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        ).stdout.splitlines()
+    except OSError:
+        return "unknown"
+    return f"{commit or 'unknown'}{f' + {len(changed)} changed files in src/' if changed else ''}"

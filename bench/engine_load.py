@@ -23,8 +23,6 @@ import shutil
 import tempfile
 import threading
 import time
-from collections import Counter
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,7 +34,6 @@ from bench._harness import (
     DEFAULT_POSTGRES,
     Database,
     FakeProviderProcess,
-    LogSummary,
     fresh_database,
     machine_cpu,
     own_cpu_s,
@@ -45,99 +42,28 @@ from bench._harness import (
     process_cpu_s,
     say,
     service_env,
+    source_version,
     start_processes,
     stop_gracefully,
     summarize_logs,
     table,
 )
+from bench._load_results import (
+    SUMMARY_HEADER,
+    TERMINAL,
+    Request,
+    RunResult,
+    report,
+    summary_row,
+)
 
-# Issue 2's seed baselines, measured on this kind of machine before langproc existed.
-SEED_FLASK_PIPELINES, SEED_FLASK_WALL_S, SEED_FLASK_GET_P99_S = 100, 10.0, 1.0
-SEED_TUTORIAL_DEADLOCK_AT = 16
-DEFAULT_PROVIDER_LIMIT = 8  # Settings.max_concurrent_provider_calls
-TERMINAL = ("succeeded", "failed", "cancelled")
 MAX_GETS_IN_FLIGHT = 50
+# Below uvicorn's 5 s keep-alive, so that the client never reuses a connection the server is
+# closing at that moment (a ReadError that says nothing about langproc).
+KEEPALIVE_S = 2.0
+READ_COST_SAMPLES = 40
 # The fake provider lists at most 5 words of a text, taken from its start.
 WORDS_PER_TAG = 6
-
-
-@dataclass
-class Request:
-    kind: str  # post | detail | list
-    latency_s: float
-    status: int  # 0: no answer (connection error or timeout)
-
-
-@dataclass
-class RunResult:
-    pipelines: int
-    database: str
-    workers: int
-    requests: list[Request] = field(default_factory=list)
-    accepted: int = 0
-    wall_s: float = float("nan")
-    finished: bool = False
-    statuses: dict[str, int] = field(default_factory=dict)
-    step_statuses: dict[str, int] = field(default_factory=dict)
-    step_failures: list[tuple[Any, ...]] = field(default_factory=list)
-    attempts: int = 0
-    steps: int = 0
-    retried_steps: int = 0
-    pipeline_latency_s: list[float] = field(default_factory=list)
-    provider: dict[str, Any] = field(default_factory=dict)
-    cpu_s: dict[str, float] = field(default_factory=dict)
-    machine_busy: float = float("nan")
-    machine_busy_s: float = float("nan")
-    gets_skipped: int = 0
-    logs: LogSummary | None = None
-    limit_per_process: int = DEFAULT_PROVIDER_LIMIT
-    latency_ms: float = 100.0
-
-    @property
-    def calls(self) -> int:
-        return int(self.provider.get("total_calls", 0))
-
-    @property
-    def provider_limit(self) -> int:
-        """Concurrent provider calls allowed across all executor processes."""
-        return self.limit_per_process * (1 + self.workers)
-
-    @property
-    def bound_s(self) -> float:
-        """No executor can be faster: every call takes the latency, `provider_limit` at a time."""
-        return self.calls * self.latency_ms / 1000 / self.provider_limit
-
-    @property
-    def rate(self) -> float:
-        return self.statuses.get("succeeded", 0) / self.wall_s
-
-    def latencies(self, kind: str) -> list[float]:
-        return [r.latency_s for r in self.requests if r.kind == kind]
-
-    @property
-    def problems(self) -> list[str]:
-        found = []
-        if not self.finished:
-            found.append("the run did not finish within --timeout")
-        bad = {s: n for s, n in self.statuses.items() if s != "succeeded" and n}
-        if bad or self.statuses.get("succeeded", 0) != self.pipelines:
-            found.append(f"sourcefiles not succeeded: {self.statuses}")
-        server_errors = [r for r in self.requests if r.status >= 500]
-        if server_errors:
-            found.append(f"{len(server_errors)} answers with a 5xx status")
-        unanswered = [r for r in self.requests if r.status == 0]
-        if unanswered:
-            found.append(f"{len(unanswered)} requests got no answer (connection error, timeout)")
-        other = [r for r in self.requests if 300 <= r.status < 500]
-        if other:
-            found.append(f"{len(other)} answers with a 3xx/4xx status")
-        if self.step_failures:
-            found.append(f"failed steps: {self.step_failures[:5]}")
-        if self.logs and self.logs.lines_by_level.get("error", 0):
-            found.append(f"{self.logs.lines_by_level['error']} error log lines")
-        return found
-
-
 GREEK_LETTERS = "αβγδεζηθικλμνξοπρστυφχψω"
 
 
@@ -164,14 +90,14 @@ def stories(count: int, sample: Path) -> list[str]:
 
 
 async def timed(client: httpx.AsyncClient, kind: str, method: str, url: str, **kw: Any) -> Request:
-    start = time.perf_counter()
+    start, sent_at = time.perf_counter(), time.time()
+    error, response = "", None
     try:
         response = await client.request(method, url, **kw)
         status = response.status_code
-    except httpx.HTTPError:
-        status = 0
-        response = None
-    request = Request(kind, time.perf_counter() - start, status)
+    except httpx.HTTPError as exc:
+        status, error = 0, f"{type(exc).__name__}: {exc}"
+    request = Request(kind, time.perf_counter() - start, status, error, sent_at)
     if response is not None and kind == "post" and status == 202:
         request.kind = f"post:{response.json()['id']}"
     return request
@@ -193,10 +119,11 @@ class Reader(threading.Thread):
         self.join(120)
 
     def run(self) -> None:
-        asyncio.run(self._read())
+        if self.rate > 0:
+            asyncio.run(self._read())
 
     async def _read(self) -> None:
-        limits = httpx.Limits(max_connections=MAX_GETS_IN_FLIGHT)
+        limits = httpx.Limits(max_connections=MAX_GETS_IN_FLIGHT, keepalive_expiry=KEEPALIVE_S)
         async with httpx.AsyncClient(base_url=self.base_url, timeout=30, limits=limits) as client:
             pending: set[asyncio.Task[Request]] = set()
             next_at, n = time.perf_counter(), 0
@@ -228,7 +155,7 @@ def terminal_count(database: Database) -> dict[str, int]:
 async def submit_and_wait(
     url: str, texts: list[str], database: Database, reader: Reader, timeout_s: float
 ) -> tuple[list[Request], float, bool]:
-    limits = httpx.Limits(max_connections=len(texts), max_keepalive_connections=len(texts))
+    limits = httpx.Limits(max_connections=len(texts), keepalive_expiry=KEEPALIVE_S)
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
         start = time.perf_counter()
         posts = await asyncio.gather(
@@ -253,6 +180,28 @@ async def submit_and_wait(
     for post in posts:
         post.kind = "post"
     return list(posts), wall, finished
+
+
+def read_cost(url: str, pid: int, ids: list[str]) -> dict[str, tuple[float, float]]:
+    """Once the run is over: serve's CPU and the latency of one read, sequential on an idle
+    service: {kind: (cpu_ms, p50_ms)}."""
+    paths = {
+        "detail": [f"/api/sourcefiles/{ids[i % len(ids)]}" for i in range(READ_COST_SAMPLES)],
+        "list": ["/api/sourcefiles"] * READ_COST_SAMPLES,
+    }
+    cost: dict[str, tuple[float, float]] = {}
+    with httpx.Client(base_url=url, timeout=30) as client:
+        for kind, urls in paths.items():
+            client.get(urls[0])  # warm up
+            latencies = []
+            cpu = process_cpu_s(pid)
+            for path in urls:
+                start = time.perf_counter()
+                client.get(path).raise_for_status()
+                latencies.append(time.perf_counter() - start)
+            cpu_ms = (process_cpu_s(pid) - cpu) / len(urls) * 1000
+            cost[kind] = (cpu_ms, percentile(latencies, 50) * 1000)
+    return cost
 
 
 def as_datetime(value: Any) -> datetime:
@@ -288,7 +237,7 @@ def collect_database(result: RunResult, database: Database) -> None:
 
 def run_once(args: argparse.Namespace, pipelines: int, workdir: Path) -> RunResult:
     result = RunResult(pipelines, args.database, args.workers, latency_ms=args.latency_ms)
-    extra: dict[str, str] = {}
+    extra: dict[str, str] = {"LANGPROC_LOG_LEVEL": args.log_level}
     if args.provider_limit is not None:
         extra["LANGPROC_MAX_CONCURRENT_PROVIDER_CALLS"] = str(args.provider_limit)
         result.limit_per_process = args.provider_limit
@@ -305,6 +254,7 @@ def run_once(args: argparse.Namespace, pipelines: int, workdir: Path) -> RunResu
                     **{f"langproc worker {i}": w.process.pid for i, w in enumerate(workers)},
                 }
                 cpu_before = {name: process_cpu_s(pid) for name, pid in pids.items()}
+                sessions_before = database.sessions()
                 postgres_before, client_before = postgres_cpu_s(), own_cpu_s()
                 busy_before, total_before = machine_cpu()
                 reader = Reader(serve.url, args.get_rate, [])
@@ -333,123 +283,18 @@ def run_once(args: argparse.Namespace, pipelines: int, workdir: Path) -> RunResu
                 result.gets_skipped = reader.skipped
                 result.accepted = sum(p.status == 202 for p in posts)
                 result.provider = fake.stats()
+                sessions_after = database.sessions()
+                if sessions_before is not None and sessions_after is not None:
+                    result.pg_sessions = sessions_after - sessions_before
                 collect_database(result, database)
+                if reader.ids:
+                    result.read_cost = read_cost(serve.url, serve.process.pid, reader.ids)
             finally:
                 stop_gracefully(processes)
                 result.logs = summarize_logs([p.log for p in processes])
     finally:
         fake.stop()
     return result
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
-
-
-def latency_row(result: RunResult, kind: str, label: str) -> list[str]:
-    values = result.latencies(kind)
-    bad = sum(not 200 <= r.status < 300 for r in result.requests if r.kind == kind)
-    if not values:
-        return [label, "no requests"]
-    return [
-        label,
-        f"p50 {ms(percentile(values, 50))}, p99 {ms(percentile(values, 99))}, "
-        f"max {ms(max(values))} (n={len(values)}, non-2xx {bad})",
-    ]
-
-
-def report(result: RunResult) -> None:
-    limit, calls, bound_s, rate = result.provider_limit, result.calls, result.bound_s, result.rate
-    by_task = Counter(result.provider.get("calls_by_task", {}))
-    say(
-        "",
-        f"== engine_load: {result.pipelines} pipelines on {result.database}, 1 serve + "
-        f"{result.workers} worker(s), provider {result.latency_ms:g} ms, "
-        f"{result.limit_per_process} provider calls per process ==",
-    )
-    rows = [
-        ["wall time, first POST -> all done", f"{result.wall_s:.2f} s"],
-        ["pipelines/s", f"{rate:.1f}"],
-        [
-            "sourcefiles by status",
-            ", ".join(f"{k} {v}" for k, v in sorted(result.statuses.items())),
-        ],
-        ["uploads accepted (202)", f"{result.accepted} of {result.pipelines}"],
-        ["provider calls total", str(calls)],
-        ["provider calls per pipeline", f"{calls / max(result.pipelines, 1):.2f}"],
-        ["provider calls by task", ", ".join(f"{k} {v}" for k, v in sorted(by_task.items()))],
-        ["max provider calls in flight", f"{result.provider.get('max_in_flight')} (limit {limit})"],
-        [f"lower bound: calls x {result.latency_ms:g} ms / {limit}", f"{bound_s:.2f} s"],
-        ["measured / lower bound", f"{result.wall_s / bound_s:.2f}" if bound_s else "n/a"],
-        latency_row(result, "post", "POST /api/sourcefiles"),
-        latency_row(result, "detail", "GET /api/sourcefiles/{id}"),
-        latency_row(result, "list", "GET /api/sourcefiles"),
-        [
-            "pipeline latency, created -> done",
-            f"p50 {percentile(result.pipeline_latency_s, 50):.2f} s, "
-            f"p99 {percentile(result.pipeline_latency_s, 99):.2f} s",
-        ],
-        [
-            "step attempts / steps",
-            f"{result.attempts} / {result.steps} ({result.retried_steps} steps retried)",
-        ],
-        ["steps by status", ", ".join(f"{k} {v}" for k, v in sorted(result.step_statuses.items()))],
-        ["reader ticks skipped (50 GETs open)", str(result.gets_skipped)],
-        *(
-            [f"CPU {name}", f"{seconds:.1f} s ({seconds / result.wall_s:.0%} of one core)"]
-            for name, seconds in result.cpu_s.items()
-        ),
-        [
-            f"machine CPU busy ({os.cpu_count()} cores = 100%)",
-            f"{result.machine_busy:.0%} ({result.machine_busy_s:.1f} CPU s)",
-        ],
-    ]
-    if result.logs:
-        levels = ", ".join(f"{k} {v}" for k, v in sorted(result.logs.lines_by_level.items()))
-        rows.append(["log lines (warning and worse)", levels or "none"])
-    say(*table(rows, right=False))
-    if result.logs and result.logs.samples:
-        say("  first log lines:", *(f"    {line}" for line in result.logs.samples))
-    seed_rate = SEED_FLASK_PIPELINES / SEED_FLASK_WALL_S
-    detail, listing = result.latencies("detail"), result.latencies("list")
-    say(
-        "  vs the seed (issue 2):",
-        f"    Flask fire-and-forget: {SEED_FLASK_PIPELINES} pipelines in ~{SEED_FLASK_WALL_S:g} s "
-        f"({seed_rate:g}/s), GET p99 ~{SEED_FLASK_GET_P99_S:g} s",
-        f"      throughput here / seed: {rate / seed_rate:.2f}x; "
-        f"wall time here / seed scaled to {result.pipelines}: "
-        f"{result.wall_s / (SEED_FLASK_WALL_S * result.pipelines / SEED_FLASK_PIPELINES):.2f}",
-        f"      GET p99 here / seed: detail {percentile(detail, 99) / SEED_FLASK_GET_P99_S:.2f}, "
-        f"list {percentile(listing, 99) / SEED_FLASK_GET_P99_S:.2f} (below 1: faster)",
-        f"    FastAPI BackgroundTasks tutorial: deadlocked at {SEED_TUTORIAL_DEADLOCK_AT} "
-        "concurrent uploads, a third stuck `queued`",
-        f"      here: {result.pipelines} concurrent uploads, {result.accepted} accepted, "
-        f"{result.statuses.get('succeeded', 0)} succeeded, "
-        f"{sum(v for k, v in result.statuses.items() if k not in TERMINAL)} left unfinished",
-    )
-    for problem in result.problems:
-        say(f"  PROBLEM: {problem}")
-
-
-SUMMARY_HEADER = [
-    "pipelines", "db", "workers", "wall s", "per s", "calls/pipeline", "max in flight",
-    "wall/bound", "POST p99 ms", "detail p99 ms", "list p99 ms", "",
-]  # fmt: skip
-
-
-def summary_row(r: RunResult) -> list[object]:
-    return [
-        r.pipelines,
-        r.database,
-        r.workers,
-        f"{r.wall_s:.1f}",
-        f"{r.rate:.1f}",
-        f"{r.calls / r.pipelines:.1f}",
-        r.provider.get("max_in_flight"),
-        f"{r.wall_s / r.bound_s:.2f}" if r.bound_s else "n/a",
-        *(f"{percentile(r.latencies(kind), 99) * 1000:.0f}" for kind in ("post", "detail", "list")),
-        "PROBLEMS" if r.problems else "ok",
-    ]
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -468,6 +313,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--sample", type=Path, default=SAMPLES / "el-story.txt")
     parser.add_argument("--keep", action="store_true", help="keep logs and data of every run")
+    parser.add_argument("--log-level", default="WARNING", help="LANGPROC_LOG_LEVEL of langproc")
     return parser.parse_args(argv)
 
 
@@ -477,7 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     say(
         f"engine_load {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()}: "
         f"{platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} "
-        f"CPUs, Python {platform.python_version()}"
+        f"CPUs, Python {platform.python_version()}, load average {os.getloadavg()[0]:.2f}, "
+        f"langproc at {source_version()}"
     )
     results = []
     for count in counts:
