@@ -44,7 +44,7 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("LANGPROC_DATABASE_URL", "DATABASE_URL")
     )
     database_listen_url: str | None = None
-    database_pool_size: int = 10
+    database_pool_size: int = 20
     database_statement_cache: bool = True
 
     provider: ProviderChoice = ProviderChoice.AUTO

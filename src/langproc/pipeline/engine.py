@@ -205,8 +205,8 @@ class Engine:
             lemmas=self.lemmas,
         )
 
-    async def execute(self, claim: Claim) -> None:
-        """Run the claimed step and checkpoint its outcome; cancellation propagates."""
+    async def run(self, claim: Claim) -> tuple[Outcome, Usage, float]:
+        """Run the claimed step with no session open: its outcome, usage and duration."""
         spec = self.graph[claim.step]
         usage = Usage()
         current_usage.set(usage)
@@ -238,7 +238,10 @@ class Engine:
             outcome = self._failure(
                 claim, PermanentError(f"internal error in step {claim.step}: {exc!r}")
             )
-        elapsed = time.monotonic() - started
+        return outcome, usage, time.monotonic() - started
+
+    async def finish(self, claim: Claim, outcome: Outcome, usage: Usage, elapsed: float) -> None:
+        """Count the attempt in the metrics, checkpoint it, and log it."""
         metrics.STEP_DURATION.labels(claim.step, outcome.status).observe(elapsed)
         if outcome.status == StepStatus.RETRYING and outcome.error is not None:
             failure = outcome.error

@@ -30,6 +30,7 @@ class Executor:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._running: dict[asyncio.Task[None], Claim] = {}
+        self._finishing: set[int] = set()
         self._loops: list[asyncio.Task[None]] = []
         engine.hub.subscribe(self.wake)
 
@@ -107,7 +108,11 @@ class Executor:
 
     async def _execute(self, claim: Claim) -> None:
         try:
-            await self.engine.execute(claim)
+            outcome, usage, elapsed = await self.engine.run(claim)
+            # From here the lease may end under us (the checkpoint ends it): the heartbeat
+            # must not take that for a lost lease and cancel the checkpoint half way.
+            self._finishing.add(claim.step_run_id)
+            await self.engine.finish(claim, outcome, usage, elapsed)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -117,20 +122,25 @@ class Executor:
                 extra={"sourcefile_id": str(claim.sourcefile_id), "step": claim.step},
             )
         finally:
+            self._finishing.discard(claim.step_run_id)
             self._running.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
             self.wake()
 
     async def _heartbeat_loop(self) -> None:
         while not self._stopping.is_set():
             await asyncio.sleep(self.heartbeat_s)
-            held = {c.step_run_id: c.attempt for c in self._running.values()}
+            held = {
+                c.step_run_id: c.attempt
+                for c in self._running.values()
+                if c.step_run_id not in self._finishing
+            }
             try:
                 lost = await self.engine.heartbeat(held)
             except Exception:
                 log.exception("executor.heartbeat_failed")
                 continue
             for task, claim in list(self._running.items()):
-                if claim.step_run_id in lost:
+                if claim.step_run_id in lost and claim.step_run_id not in self._finishing:
                     log.info(
                         "step.lease_lost",
                         extra={"sourcefile_id": str(claim.sourcefile_id), "step": claim.step},

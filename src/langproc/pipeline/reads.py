@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from langproc.db.base import utcnow
 from langproc.db.models import DONE_STEP_STATUSES, Event, Sourcefile, StepRun, StepStatus
@@ -19,9 +20,13 @@ from langproc.errors import InvalidInput
 async def step_runs(
     session: AsyncSession, sourcefile_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, list[StepRun]]:
+    """The step rows of each sourcefile, without their (possibly large) outputs."""
     rows = (
         await session.execute(
-            select(StepRun).where(StepRun.sourcefile_id.in_(sourcefile_ids)).order_by(StepRun.id)
+            select(StepRun)
+            .where(StepRun.sourcefile_id.in_(sourcefile_ids))
+            .options(defer(StepRun.output))
+            .order_by(StepRun.id)
         )
     ).scalars()
     grouped: dict[uuid.UUID, list[StepRun]] = {i: [] for i in sourcefile_ids}
@@ -30,7 +35,19 @@ async def step_runs(
     return grouped
 
 
-def summary(sourcefile: Sourcefile, runs: list[StepRun]) -> dict[str, Any]:
+async def _progress(
+    session: AsyncSession, sourcefile_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, int]]:
+    done = func.count().filter(StepRun.status.in_(DONE_STEP_STATUSES))
+    rows = await session.execute(
+        select(StepRun.sourcefile_id, done.label("completed"), func.count().label("total"))
+        .where(StepRun.sourcefile_id.in_(sourcefile_ids))
+        .group_by(StepRun.sourcefile_id)
+    )
+    return {r.sourcefile_id: {"completed": r.completed, "total": r.total} for r in rows}
+
+
+def summary(sourcefile: Sourcefile, progress: dict[str, int]) -> dict[str, Any]:
     return {
         "id": sourcefile.id,
         "title": sourcefile.title,
@@ -40,10 +57,7 @@ def summary(sourcefile: Sourcefile, runs: list[StepRun]) -> dict[str, Any]:
         "status": sourcefile.status,
         "created_at": sourcefile.created_at,
         "updated_at": sourcefile.updated_at,
-        "progress": {
-            "completed": sum(r.status in DONE_STEP_STATUSES for r in runs),
-            "total": len(runs),
-        },
+        "progress": progress,
     }
 
 
@@ -52,30 +66,47 @@ async def detail(
 ) -> dict[str, Any]:
     """Everything about one sourcefile (SPEC §4): its steps and the results that exist."""
     sid = sourcefile.id
-    outputs = {r.step: r.output or {} for r in runs}
+    done = {r.step for r in runs if r.status in DONE_STEP_STATUSES}
     usage: dict[str, int] = {}
     for run in runs:
         for key, value in (run.usage or {}).items():
             usage[key] = usage.get(key, 0) + int(value)
-    audio = {
-        a.sentence_position: audio_url(a.id)
-        for a in await session.scalars(select(Audio).where(Audio.sourcefile_id == sid))
-    }
+    texts = await _outputs(session, sid, ["transcribe", "translate"])
+    audio = {}
+    if done & {"speak_text", "speak_sentences"}:
+        audio = {
+            a.sentence_position: audio_url(a.id)
+            for a in await session.scalars(select(Audio).where(Audio.sourcefile_id == sid))
+        }
+    progress = {"completed": len(done), "total": len(runs)}
     return {
-        **summary(sourcefile, runs),
+        **summary(sourcefile, progress),
         "steps": [_step(r) for r in runs],
-        "text": outputs.get("transcribe", {}).get("text"),
-        "translation": outputs.get("translate", {}).get("translation"),
-        "words": await _rows(session, WordForm, sid),
-        "phrases": await _rows(session, Phrase, sid),
-        "lemmas": await _lemmas(session, sourcefile),
+        "text": texts.get("transcribe", {}).get("text"),
+        "translation": texts.get("translate", {}).get("translation"),
+        "words": await _rows(session, WordForm, sid) if "extract_words" in done else [],
+        "phrases": await _rows(session, Phrase, sid) if "extract_phrases" in done else [],
+        "lemmas": await _lemmas(session, sourcefile) if "describe_lemmas" in done else [],
         "sentences": [
             {**sentence, "audio_url": audio.get(sentence["position"])}
-            for sentence in await _rows(session, Sentence, sid)
+            for sentence in (
+                await _rows(session, Sentence, sid) if "generate_sentences" in done else []
+            )
         ],
         "audio_url": audio.get(None),
         "usage": usage,
     }
+
+
+async def _outputs(
+    session: AsyncSession, sid: uuid.UUID, steps: list[str]
+) -> dict[str, dict[str, Any]]:
+    rows = await session.execute(
+        select(StepRun.step, StepRun.output).where(
+            StepRun.sourcefile_id == sid, StepRun.step.in_(steps)
+        )
+    )
+    return {r.step: r.output or {} for r in rows}
 
 
 def _step(run: StepRun) -> dict[str, Any]:
@@ -166,8 +197,8 @@ async def list_sourcefiles(
     )
     more = len(page) > limit
     page = page[:limit]
-    runs = await step_runs(session, [s.id for s in page])
-    items = [summary(s, runs[s.id]) for s in page]
+    progress = await _progress(session, [s.id for s in page])
+    items = [summary(s, progress[s.id]) for s in page]
     next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
     return {"items": items, "next_cursor": next_cursor, "last_event_id": last_event_id or 0}
 

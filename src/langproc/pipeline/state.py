@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
 
 from langproc.db.base import utcnow
 from langproc.db.models import (
@@ -25,6 +26,8 @@ from langproc.db.models import (
 )
 from langproc.events.publish import iso, publish
 from langproc.pipeline.graph import Graph
+
+STATE_COLUMNS = (StepRun.step, StepRun.status, StepRun.ready, StepRun.ready_at, StepRun.attempt)
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ async def settle(
             await session.execute(
                 select(StepRun)
                 .where(StepRun.sourcefile_id == sourcefile.id)
+                # The state columns only: outputs can be large and are not needed here.
+                .options(load_only(*STATE_COLUMNS))
                 .execution_options(populate_existing=True)
             )
         ).scalars()
