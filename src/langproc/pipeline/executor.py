@@ -94,14 +94,17 @@ class Executor:
                 self._running[task] = claim
             if free > 0 and len(claims) == free:
                 continue
-            await self._sleep()
+            await self._sleep(look_ahead=len(claims) < free)
 
-    async def _sleep(self) -> None:
+    async def _sleep(self, *, look_ahead: bool) -> None:
+        """Wait for a wake-up, the poll interval, or (with `look_ahead`, when there is room for
+        more) the moment the earliest waiting retry becomes due."""
         timeout = self.poll_interval_s
-        with contextlib.suppress(Exception):
-            due = await self.engine.next_due()
-            if due is not None:
-                timeout = min(timeout, max((due - utcnow()).total_seconds(), 0.0) + 0.01)
+        if look_ahead:
+            with contextlib.suppress(Exception):
+                due = await self.engine.next_due()
+                if due is not None:
+                    timeout = min(timeout, max((due - utcnow()).total_seconds(), 0.0) + 0.01)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 await self._wake.wait()
