@@ -9,7 +9,7 @@ from typing import Any
 
 from langproc.settings import LogFormat, Settings
 
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
 # The id of the HTTP request being answered, added to every log line written for it.
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
