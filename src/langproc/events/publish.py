@@ -15,6 +15,7 @@ from langproc.db.models import Event
 CHANNEL = "langproc_events"
 # Any constant works; it names the advisory lock that orders event commits on Postgres.
 _EVENT_LOCK_KEY = 0x6C616E67
+_PUBLISHED_IN = "langproc.events_published_in"
 
 
 def iso(at: datetime) -> str:
@@ -36,13 +37,16 @@ async def publish(
     delivered at commit.
     """
     at = utcnow()
+    # The lock and the NOTIFY are needed once per transaction, however many events it appends.
+    transaction = session.get_transaction()
+    first = session.info.get(_PUBLISHED_IN) is not transaction
     postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
+    if postgres and first:
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENT_LOCK_KEY})
+        await session.execute(text(f"NOTIFY {CHANNEL}"))
+    session.info[_PUBLISHED_IN] = transaction
     data = {"sourcefile_id": str(sourcefile_id), **payload, "at": iso(at)}
     session.add(
         Event(sourcefile_id=sourcefile_id, owner=owner, type=type, payload=data, created_at=at)
     )
     await session.flush()
-    if postgres:
-        await session.execute(text(f"NOTIFY {CHANNEL}"))
