@@ -47,6 +47,8 @@ async def test_every_state_change_is_an_event_in_commit_order(
     changes = [(e.type, e.payload.get("step"), e.payload["status"]) for e in events]
     assert changes[0] == ("sourcefile", None, "queued")
     assert changes[-1] == ("sourcefile", None, "succeeded")
+    assert events[-1].payload["progress"] == {"completed": 4, "total": 4}
+    assert events[0].payload["progress"] == {"completed": 0, "total": 4}
     for name in "abcd":
         mine = [c[2] for c in changes if c[1] == name]
         assert mine == ["running", "succeeded"]
