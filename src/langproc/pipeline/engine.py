@@ -143,7 +143,8 @@ class Engine:
                     .execution_options(synchronize_session=False)
                 )
             ).all()
-            outputs = await self._outputs(session, {c.sourcefile_id for c in claimed})
+            needed = {need for c in claimed for need in self.graph[c.step].needs}
+            outputs = await self._outputs(session, {c.sourcefile_id for c in claimed}, needed)
             claims = [
                 Claim(
                     step_run_id=c.id,
@@ -166,11 +167,14 @@ class Engine:
         return claims
 
     async def _outputs(
-        self, session: Any, sourcefile_ids: set[uuid.UUID]
+        self, session: Any, sourcefile_ids: set[uuid.UUID], steps: set[str]
     ) -> dict[tuple[uuid.UUID, str], dict[str, Any] | None]:
+        """The checkpointed outputs of `steps`: only what the claimed steps take as input."""
+        if not steps:
+            return {}
         rows = await session.execute(
             select(StepRun.sourcefile_id, StepRun.step, StepRun.output).where(
-                StepRun.sourcefile_id.in_(sourcefile_ids)
+                StepRun.sourcefile_id.in_(sourcefile_ids), StepRun.step.in_(steps)
             )
         )
         return {(r.sourcefile_id, r.step): r.output for r in rows}

@@ -101,9 +101,8 @@ async def get_owned(session: AsyncSession, sourcefile_id: uuid.UUID, owner: str)
 async def _locked_owned(
     session: AsyncSession, sourcefile_id: uuid.UUID, owner: str
 ) -> tuple[Sourcefile, dict[str, StepRun]]:
-    await get_owned(session, sourcefile_id, owner)
     sourcefile = await lock_sourcefile(session, sourcefile_id)
-    if sourcefile is None:
+    if sourcefile is None or sourcefile.owner != owner:
         raise NotFound(f"no sourcefile with id {sourcefile_id}")
     steps = (
         await session.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Annotated, Any
 
@@ -115,7 +116,7 @@ async def create_sourcefile(
         raise UnsupportedMediaType(
             'send a JSON body {"text": ..., "language": ...} or multipart/form-data with a file'
         )
-    new = services.NewSourcefile(**{**new.__dict__, "idempotency_key": idempotency_key})
+    new = dataclasses.replace(new, idempotency_key=idempotency_key)
     sourcefile = await services.create_sourcefile(session, runtime.graph, new)
     background.add_task(runtime.hub.notify)
     response.headers["Location"] = f"/api/sourcefiles/{sourcefile.id}"
