@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Collection
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,8 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from langproc.db.base import utcnow
+from langproc.db.clock import database_now
 from langproc.db.engine import session_scope
 from langproc.db.models import Sourcefile
 from langproc.errors import TransientError
@@ -212,3 +215,19 @@ async def test_steps_claimed_as_shutdown_begins_are_handed_back(
         step = (await steps_of(rt, sid))["a"]
         assert (step.status, step.lease_owner) == ("pending", None)
     assert not recorder.spans, "a step claimed while stopping was run"
+
+
+async def test_leases_are_renewed_by_the_database_clock(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [sid] = await submit(runtime)
+    [claim] = await runtime.engine.claim(1)
+    # This process's clock runs an hour ahead of the database's.
+    monkeypatch.setattr("langproc.pipeline.engine.utcnow", lambda: utcnow() + timedelta(hours=1))
+
+    assert await runtime.engine.heartbeat({(claim.step_run_id, claim.attempt)}) == set()
+    async with runtime.sessions() as session:
+        now = await database_now(session)
+    lease = (await steps_of(runtime, sid))[claim.step].lease_expires_at
+    assert lease is not None
+    assert now < lease <= now + timedelta(seconds=runtime.settings.lease_s)
