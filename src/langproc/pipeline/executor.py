@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# A checkpoint that hangs would keep its lease renewed forever. This is well above SQLite's busy
+# timeout (30 s), which reports a lock wait itself, and above any checkpoint seen under load.
+CHECKPOINT_TIMEOUT_S = 60.0
+
 
 async def shielded(work: Coroutine[Any, Any, T]) -> T:
     """Run `work` to its end even if the caller is cancelled; then re-raise the cancellation."""
@@ -54,17 +58,18 @@ class Executor:
         self.capacity = capacity
         self.poll_interval_s = poll_interval_s
         self.heartbeat_s = heartbeat_s
-        lease_s = engine.settings.lease_s
-        # A renewal that takes longer than a third of the lease is abandoned and tried again.
-        self.heartbeat_timeout_s = lease_s / 3
-        # A checkpoint that hangs would keep its lease renewed forever: give it up after a lease.
-        self.checkpoint_timeout_s = lease_s
+        self.lease_s = engine.settings.lease_s
+        # Past the lease, a renewal is of no use: give it up and try again on a fresh one.
+        self.heartbeat_timeout_s = self.lease_s
+        self.checkpoint_timeout_s = CHECKPOINT_TIMEOUT_S
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._closed = asyncio.Event()
         self._running: dict[asyncio.Task[None], Claim] = {}
         # Tasks writing their checkpoint: the checkpoint ends the lease, which is no loss.
         self._finishing: set[asyncio.Task[None]] = set()
+        # Claims whose checkpoint failed, and when: their lease lapses unless handed back first.
+        self._stranded: dict[tuple[int, int], tuple[Claim, float]] = {}
         self._claim_loop: asyncio.Task[None] | None = None
         self._heartbeat_loop: asyncio.Task[None] | None = None
         engine.hub.subscribe(self.wake)
@@ -102,9 +107,16 @@ class Executor:
             task.cancel()
         # A task cancelled during its checkpoint ends it first (see _finish).
         await asyncio.gather(*unfinished, return_exceptions=True)
-        if unfinished:
-            await shielded(self.engine.release(list(unfinished.values())))
-            log.info("executor.released", extra={"steps": len(unfinished)})
+        # The release is fenced: a step that did checkpoint, or was taken over, is left alone.
+        handed_back = [*unfinished.values(), *(c for c, _ in self._stranded.values())]
+        self._stranded.clear()
+        if handed_back:
+            try:
+                await shielded(self.engine.release(handed_back))
+                log.info("executor.released", extra={"steps": len(handed_back)})
+            except Exception:
+                # Their leases will lapse and another executor will take them.
+                log.exception("executor.release_failed")
         self._closed.set()
         if self._heartbeat_loop is not None:
             await asyncio.gather(self._heartbeat_loop, return_exceptions=True)
@@ -165,11 +177,17 @@ class Executor:
             async with asyncio.timeout(self.checkpoint_timeout_s):
                 await self.engine.finish(claim, outcome, usage, elapsed)
         except Exception:
-            # The lease will expire and the step will be claimed again.
+            # The lease will expire and the step will be claimed again (or handed back sooner,
+            # should this process stop first).
             log.exception(
                 "step.checkpoint_failed",
                 extra={"sourcefile_id": str(claim.sourcefile_id), "step": claim.step},
             )
+            now = asyncio.get_running_loop().time()
+            for key, (_, since) in list(self._stranded.items()):
+                if now - since > self.lease_s:
+                    del self._stranded[key]
+            self._stranded[(claim.step_run_id, claim.attempt)] = (claim, now)
 
     async def _heartbeat(self) -> None:
         while not self._closed.is_set():
