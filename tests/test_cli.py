@@ -141,7 +141,9 @@ def test_process_refuses_bad_input_with_the_reason(tmp_path: Path) -> None:
     result = _run(["process", str(bad), "--language", "el"], tmp_path)
     assert result.returncode == 2
     assert "UTF-8" in result.stderr
-    unknown_language = _run(["process", str(SAMPLES / "fr-story.txt"), "--language", "xx"], tmp_path)
+    unknown_language = _run(
+        ["process", str(SAMPLES / "fr-story.txt"), "--language", "xx"], tmp_path
+    )
     assert unknown_language.returncode == 2
     assert "el" in unknown_language.stderr, "the message lists the supported languages"
 
