@@ -10,7 +10,7 @@ DEBIAN_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-ell tesseract-o
 	tesseract-ocr-spa tesseract-ocr-deu espeak-ng postgresql-client chromium
 PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test lint check-system system-deps clean client-types
+.PHONY: run test lint check-system system-deps clean client-types screenshot
 
 run: $(STAMP) check-system
 	$(BIN)/langproc serve
@@ -42,6 +42,11 @@ $(NODE_STAMP): $(CLIENT)/package.json $(CLIENT)/package-lock.json | check-system
 client-types: $(STAMP) $(NODE_STAMP)
 	$(BIN)/langproc openapi > $(CLIENT)/openapi.json
 	cd $(CLIENT) && node_modules/.bin/openapi-typescript openapi.json -o src/schema.d.ts
+
+# Refreshes docs/web-page.png, the README's picture of the built-in page, from the browser test.
+screenshot: $(STAMP) check-system
+	LANGPROC_SCREENSHOT=$(CURDIR)/docs/web-page.png $(BIN)/python -m pytest -q \
+		tests/api/test_web_page.py -k upload_follow_live
 
 # Installs the Debian packages when we are root and they are missing; otherwise says what to do.
 check-system:
