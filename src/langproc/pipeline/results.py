@@ -49,7 +49,8 @@ async def store_phrases(session: AsyncSession, sourcefile: Sourcefile, output: O
 
 
 async def store_lemmas(session: AsyncSession, sourcefile: Sourcefile, output: Output) -> None:
-    """Add new lemmas to the shared table; fill in ones that only had local data."""
+    """Add new lemmas to the shared table; fill in ones that only had local data, and keep every
+    frequency the step looked up (wordfreq's, whatever an older row says)."""
     if not output:
         return
     dialect = session.get_bind().dialect.name
@@ -61,22 +62,27 @@ async def store_lemmas(session: AsyncSession, sourcefile: Sourcefile, output: Ou
             .values(language=sourcefile.language, **values)
             .on_conflict_do_nothing(index_elements=["language", "lemma", "part_of_speech"])
         )
+        same = (
+            Lemma.language == sourcefile.language,
+            Lemma.lemma == lemma.lemma,
+            Lemma.part_of_speech == lemma.part_of_speech,
+        )
         if values["described"]:
             await session.execute(
-                update(Lemma)
-                .where(
-                    Lemma.language == sourcefile.language,
-                    Lemma.lemma == lemma.lemma,
-                    Lemma.part_of_speech == lemma.part_of_speech,
-                    Lemma.described.is_(False),
-                )
-                .values(**values)
+                update(Lemma).where(*same, Lemma.described.is_(False)).values(**values)
             )
+        await session.execute(
+            update(Lemma)
+            .where(*same, Lemma.frequency != lemma.frequency)
+            .values(frequency=lemma.frequency)
+        )
 
 
 def _lemma_values(lemma: models.Lemma) -> dict[str, Any]:
     values = lemma.model_dump(by_alias=True)
-    values["described"] = bool(lemma.translations or lemma.etymology or lemma.mnemonic)
+    values["described"] = lemma.described or bool(
+        lemma.translations or lemma.etymology or lemma.mnemonic
+    )
     return values
 
 
@@ -154,6 +160,11 @@ class StoredLemmas:
                 frequency=row.frequency,
                 mnemonic=row.mnemonic,
                 synonyms=row.synonyms,
+                gender=row.gender,
+                article=row.article,
+                plural=row.plural,
+                principal_parts=row.principal_parts,
+                described=row.described,
             )
             for row in rows
         }

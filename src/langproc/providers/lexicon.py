@@ -9,6 +9,8 @@ from typing import Final
 import simplemma
 import wordfreq
 
+from langproc.providers.function_words import is_function_word
+
 # ISO 639-1 codes the data sets file under another name.
 _SIMPLEMMA_ALIASES: Final = {"bs": "hbs", "hr": "hbs", "sr": "hbs", "no": "nb"}
 _WORDFREQ_ALIASES: Final = {"bs": "sh", "hr": "sh", "sr": "sh", "no": "nb", "tl": "fil"}
@@ -50,6 +52,10 @@ class LocalLexicon:
         except ImportError:
             # ja, ko and zh need optional tokenizers (MeCab, jieba) that are not installed.
             return 0.0
+
+    def is_function_word(self, word: str, language: str) -> bool:
+        """An article, pronoun, particle, preposition, conjunction or auxiliary of `language`."""
+        return is_function_word(word, language)
 
 
 def tokenize(text: str, language: str) -> list[str]:
