@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from langproc.errors import StepSkipped
+from langproc.errors import StepSkipped, TransientError
 from langproc.providers.ports import Lexicon, TextGenerator
 from langproc.steps import checks
 from langproc.steps.answers import LemmaAnswer, LemmasAnswer
@@ -85,7 +85,18 @@ async def _ask(ctx: StepContext, llm: TextGenerator, todo: list[Lemma]) -> dict[
     language = ctx.source.language
     described: dict[Key, Lemma] = {}
     for start in range(0, len(todo), BATCH):
-        batch = todo[start : start + BATCH]
+        for asked, entry in await _answer(ctx, llm, todo[start : start + BATCH]):
+            described[_key(asked)] = _checked(entry, asked, language)
+    return described
+
+
+async def _answer(
+    ctx: StepContext, llm: TextGenerator, batch: list[Lemma]
+) -> list[tuple[Lemma, LemmaAnswer]]:
+    """The model's entries for `batch`, matched to the lemmas asked for. A batch whose answer
+    was cut off at the model's output limit is asked for in halves instead."""
+    language = ctx.source.language
+    try:
         answer = await generate(
             llm,
             task="describe_lemmas",
@@ -100,12 +111,15 @@ async def _ask(ctx: StepContext, llm: TextGenerator, todo: list[Lemma]) -> dict[
             data="\n".join(f"{lemma.lemma}\t{lemma.part_of_speech}" for lemma in batch),
             output=LemmasAnswer,
         )
-        by_lemma = {_match(entry.lemma): entry for entry in answer.lemmas}
-        for asked in batch:
-            entry = by_lemma.get(_match(asked.lemma))
-            if entry is not None:
-                described[_key(asked)] = _checked(entry, asked, language)
-    return described
+    except TransientError as exc:
+        if exc.kind != "truncated" or len(batch) < 2:
+            raise
+        half = len(batch) // 2
+        return [*await _answer(ctx, llm, batch[:half]), *await _answer(ctx, llm, batch[half:])]
+    by_lemma = {_match(entry.lemma): entry for entry in answer.lemmas}
+    return [
+        (asked, by_lemma[_match(asked.lemma)]) for asked in batch if _match(asked.lemma) in by_lemma
+    ]
 
 
 def _checked(entry: LemmaAnswer, asked: Lemma, language: str) -> Lemma:
