@@ -20,6 +20,7 @@ from tests.fakes.openai_content import unwrap
 from tests.fakes.openai_server import FakeOpenAI, Fault
 from tests.paths import SAMPLES
 from tests.pipeline.conftest import Service, openai_settings, serving
+from tests.steps.function_words import FUNCTION_WORDS
 
 CHAT = "/v1/chat/completions"
 LEXICON = LocalLexicon()
@@ -247,6 +248,11 @@ async def test_sentences_are_written_at_the_upload_level_for_study_words(
     assert "A1, A2, B1, B2, C1, C2" in wrong.json()["detail"]
     (request,) = chats(fake_llm, "generate_sentences")
     assert "level A2" in request["messages"][0]["content"]
+    chosen = [
+        line.split("\t")[0] for line in unwrap(request["messages"][1]["content"]).splitlines()
+    ]
+    assert chosen
+    assert not [lemma for lemma in chosen if lemma.casefold() in FUNCTION_WORDS["fr"]], chosen
     assert body["sentences"]
     for sentence in body["sentences"]:
         assert sentence["translation"]

@@ -44,14 +44,16 @@ def script_of(char: str) -> str:
     return unicodedata.name(char, "").split(" ", 1)[0]
 
 
-def in_script(text: str, language: str) -> bool:
-    """Whether every letter of `text` belongs to the script `language` is written in."""
+def in_script(text: str, language: str, *, share: float = 1.0) -> bool:
+    """Whether (at least `share` of) the letters of `text` belong to the script `language` is
+    written in."""
     scripts = _SCRIPTS.get(language) or (
         frozenset({"LATIN"}) if language in _LATIN_LANGUAGES else None
     )
-    if scripts is None:
+    letters = [c for c in text if c.isalpha()]
+    if scripts is None or not letters:
         return True
-    return all(script_of(c) in scripts for c in text if c.isalpha())
+    return sum(script_of(c) in scripts for c in letters) >= share * len(letters)
 
 
 def has_markup(text: str) -> bool:

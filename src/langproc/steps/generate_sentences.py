@@ -64,7 +64,8 @@ def _checked(item: SentenceAnswer, chosen: dict[str, Lemma], language: str) -> S
     """The sentence if it is plain text of the language for one of the chosen lemmas."""
     target = chosen.get(item.target_lemma.strip().casefold())
     text = checks.gloss(item.sentence, MAX_SENTENCE_CHARS)
-    if target is None or not text or not checks.in_script(text, language):
+    # A sentence may name a brand or a place in another script, not be written in one.
+    if target is None or not text or not checks.in_script(text, language, share=0.8):
         return None
     form = checks.word(item.target_form, language) or ""
     if form.casefold() not in text.casefold():
