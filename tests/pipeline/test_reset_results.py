@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from langproc.api.app import create_app
 from langproc.db.models import StepStatus
 from langproc.db.results import Audio
-from langproc.pipeline.engine import Outcome
+from langproc.pipeline.outcomes import Outcome
 from langproc.providers.usage import Usage
 from langproc.runtime import Runtime, build_runtime
 from langproc.settings import Settings

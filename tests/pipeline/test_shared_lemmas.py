@@ -16,7 +16,8 @@ from sqlalchemy import select, update
 from langproc.db.engine import session_scope
 from langproc.db.models import StepRun, StepStatus
 from langproc.db.results import Lemma as LemmaRow
-from langproc.pipeline.engine import Claim, Outcome
+from langproc.pipeline.engine import Claim
+from langproc.pipeline.outcomes import Outcome
 from langproc.providers.usage import Usage
 from langproc.runtime import Runtime, build_runtime
 from langproc.steps.models import Lemma, Lemmas

@@ -29,6 +29,7 @@ from langproc.errors import PermanentError, StepError, StepSkipped, TransientErr
 from langproc.events.hub import Hub
 from langproc.pipeline.backoff import retry_delay
 from langproc.pipeline.graph import Graph
+from langproc.pipeline.outcomes import Outcome, error_json, refused, status_values
 from langproc.pipeline.results import StoredLemmas
 from langproc.pipeline.state import StepChange, lock_sourcefile, settle
 from langproc.providers.usage import Usage, current_usage
@@ -53,14 +54,6 @@ class Claim:
     context: StepContext
 
 
-@dataclass(frozen=True)
-class Outcome:
-    status: StepStatus
-    output: dict[str, Any] | None = None
-    error: StepError | None = None
-    next_attempt_at: datetime | None = None
-
-
 def _abandoned(now: datetime) -> ColumnElement[bool]:
     """Running under a lease nobody renewed: the process running it died (or hung)."""
     return and_(StepRun.status == StepStatus.RUNNING, StepRun.lease_expires_at < now)
@@ -73,34 +66,6 @@ def _runnable(now: datetime) -> ColumnElement[bool]:
         or_(StepRun.next_attempt_at.is_(None), StepRun.next_attempt_at <= now),
     )
     return or_(waiting, _abandoned(now))
-
-
-def _status_values(outcome: Outcome, now: datetime) -> dict[str, Any]:
-    """The step row's columns for `outcome` (its output and usage excepted)."""
-    error = outcome.error
-    values: dict[str, Any] = {
-        "status": outcome.status,
-        "lease_owner": None,
-        "lease_expires_at": None,
-        "next_attempt_at": outcome.next_attempt_at,
-        # PostgreSQL text cannot hold NUL; a provider's message must not make the row unwritable.
-        "error_type": error.type_name if error else None,
-        "error_message": error.message.replace("\x00", "") if error else None,
-        "error_retryable": outcome.status == StepStatus.RETRYING if error else None,
-    }
-    if outcome.status != StepStatus.RETRYING:
-        values["finished_at"] = now
-    return values
-
-
-def _error_json(values: Mapping[str, Any]) -> dict[str, object] | None:
-    if values["error_type"] is None:
-        return None
-    return {
-        "type": values["error_type"],
-        "message": values["error_message"],
-        "retryable": values["error_retryable"],
-    }
 
 
 class Engine:
@@ -228,19 +193,21 @@ class Engine:
         for row in dead:
             died = row.crashes
             error = PermanentError(f"the process running this step died {died} times")
-            values = _status_values(Outcome(StepStatus.FAILED, error=error), now)
-            await session.execute(
+            values = status_values(Outcome(StepStatus.FAILED, error=error), now)
+            result = await session.execute(
                 update(StepRun)
                 .where(StepRun.id == row.id, _abandoned(now))
                 .values(**values, crash_count=died)
                 .execution_options(synchronize_session=False)
             )
+            if result.rowcount != 1:  # its owner renewed the lease after all
+                continue
             log.warning(
                 "step.crash_loop",
                 extra={"sourcefile_id": str(row.sourcefile_id), "step": row.step, "died": died},
             )
             changes.setdefault(row.sourcefile_id, []).append(
-                StepChange(row.step, StepStatus.FAILED, row.attempt, _error_json(values))
+                StepChange(row.step, StepStatus.FAILED, row.attempt, error_json(values))
             )
         return changes
 
@@ -330,10 +297,10 @@ class Engine:
             kind = failure.kind if isinstance(failure, TransientError) else failure.type_name
             metrics.STEP_RETRIES.labels(claim.step, kind).inc()
         duration_ms = round(elapsed * 1000)
-        stored = await self.checkpoint(claim, outcome, usage)
+        stored = await self._checkpoint(claim, outcome, usage)
         log.info(
             "step.%s",
-            outcome.status if stored else "stale",
+            stored or "stale",
             extra={
                 "sourcefile_id": str(claim.sourcefile_id),
                 "step": claim.step,
@@ -367,6 +334,10 @@ class Engine:
         fenced, in a fresh transaction: `retrying` (run again at once, within the attempt
         limit) or `failed` with the database's message.
         """
+        return await self._checkpoint(claim, outcome, usage) is not None
+
+    async def _checkpoint(self, claim: Claim, outcome: Outcome, usage: Usage) -> StepStatus | None:
+        """`checkpoint`, answering the status stored (None: the attempt was no longer ours)."""
         refusal: Exception | None = None
         for _ in range(CHECKPOINT_TRIES):
             try:
@@ -385,39 +356,27 @@ class Engine:
             exc_info=refusal,
             extra={"sourcefile_id": str(claim.sourcefile_id), "step": claim.step},
         )
+        recorded = refused(refusal, claim.round_attempt, self.settings.max_attempts)
         try:
-            return await self._store(claim, self._refused(claim, refusal), Usage())
+            return await self._store(claim, recorded, Usage())
         except Exception:
             # Nothing could be written: the lease expires and the step is claimed again.
             log.exception(
                 "step.checkpoint_failed",
                 extra={"sourcefile_id": str(claim.sourcefile_id), "step": claim.step},
             )
-            return False
+            return None
 
-    def _refused(self, claim: Claim, refusal: Exception) -> Outcome:
-        """The outcome of an attempt whose checkpoint the database refused."""
-        reason = db_failures.message(refusal)
-        if db_failures.is_transient(refusal) and claim.round_attempt < self.settings.max_attempts:
-            error = TransientError(
-                f"the database could not store this step's result: {reason}", kind="database"
-            )
-            return Outcome(StepStatus.RETRYING, error=error, next_attempt_at=utcnow())
-        return Outcome(
-            StepStatus.FAILED,
-            error=PermanentError(f"the database refused this step's result: {reason}"),
-        )
-
-    async def _store(self, claim: Claim, outcome: Outcome, usage: Usage) -> bool:
+    async def _store(self, claim: Claim, outcome: Outcome, usage: Usage) -> StepStatus | None:
         """One checkpoint transaction: the step row, its result rows and the events."""
-        values = _status_values(outcome, utcnow())
+        values = status_values(outcome, utcnow())
         if outcome.status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED):
             values["output"] = outcome.output
             values["usage"] = usage.model_dump()
         async with session_scope(self.sessions) as session:
             sourcefile = await lock_sourcefile(session, claim.sourcefile_id)
             if sourcefile is None:
-                return False
+                return None
             result = await session.execute(
                 update(StepRun)
                 .where(self._still_held(claim))
@@ -425,7 +384,7 @@ class Engine:
                 .execution_options(synchronize_session=False)
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
-                return False
+                return None
             store = self.graph[claim.step].store
             if store is not None and outcome.status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED):
                 await store(session, sourcefile, outcome.output)
@@ -433,12 +392,12 @@ class Engine:
                 claim.step,
                 outcome.status,
                 claim.attempt,
-                _error_json(values),
+                error_json(values),
                 outcome.next_attempt_at,
             )
             await settle(session, self.graph, sourcefile, [change])
         self.hub.notify()
-        return True
+        return outcome.status
 
     def _still_held(self, claim: Claim) -> ColumnElement[bool]:
         """The fence: this executor still holds the attempt it claimed."""
