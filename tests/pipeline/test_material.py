@@ -11,15 +11,28 @@ from typing import Any
 
 from sqlalchemy import select
 
+from langproc.db.engine import session_scope
+from langproc.db.models import Sourcefile
 from langproc.db.results import Lemma
+from langproc.pipeline.results import store_lemmas
 from langproc.providers.lexicon import LocalLexicon
+from langproc.runtime import build_runtime
 from langproc.steps.checks import in_script
 from langproc.steps.extract_phrases import CHUNK_CHARS as PHRASE_CHUNK_CHARS
 from langproc.steps.extract_words import CHUNK_CHARS as WORD_CHUNK_CHARS
+from langproc.steps.models import Lemma as LemmaModel
+from langproc.steps.models import Lemmas
 from tests.fakes.openai_content import unwrap
 from tests.fakes.openai_server import FakeOpenAI, Fault
 from tests.paths import SAMPLES
-from tests.pipeline.conftest import Service, openai_settings, serving
+from tests.pipeline.conftest import (
+    NO_PROVIDERS,
+    Service,
+    make_settings,
+    openai_settings,
+    serving,
+    submit,
+)
 from tests.steps.function_words import FUNCTION_WORDS
 
 CHAT = "/v1/chat/completions"
@@ -259,3 +272,46 @@ async def test_sentences_are_written_at_the_upload_level_for_study_words(
         assert sentence["target_lemma"] == sentence["lemmas"][0]
         assert sentence["target_form"]
         assert sentence["target_form"] in sentence["sentence"]
+
+
+async def test_storing_lemmas_replaces_an_older_row_frequency_with_wordfreq(
+    db_url: str, tmp_path: Path
+) -> None:
+    runtime = build_runtime(make_settings(db_url, tmp_path), providers=NO_PROVIDERS)
+    try:
+        (sid,) = await submit(runtime)
+        async with session_scope(runtime.sessions) as session:
+            # A row an older version stored with the model's invented frequency.
+            session.add(
+                Lemma(
+                    language="el",
+                    lemma="και",
+                    part_of_speech="conjunction",
+                    translations=["and"],
+                    frequency=2.74,
+                    described=True,
+                )
+            )
+        real = LEXICON.zipf_frequency("και", "el")
+        output = Lemmas(
+            lemmas=[
+                LemmaModel(
+                    lemma="και",
+                    part_of_speech="conjunction",
+                    translations=["and"],
+                    frequency=real,
+                    described=True,
+                )
+            ]
+        ).model_dump(mode="json")
+        async with session_scope(runtime.sessions) as session:
+            sourcefile = await session.get(Sourcefile, sid)
+            assert sourcefile is not None
+            await store_lemmas(session, sourcefile, output)
+        async with runtime.sessions() as session:
+            rows = list(await session.scalars(select(Lemma).where(Lemma.lemma == "και")))
+    finally:
+        await runtime.stop()
+
+    assert [(row.frequency, row.translations) for row in rows] == [(real, ["and"])]
+    assert real > 7

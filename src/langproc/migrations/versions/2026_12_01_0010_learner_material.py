@@ -1,7 +1,7 @@
 """learner material: the upload's CEFR level, noun and verb forms of lemmas, sentence targets
 
 Revision ID: 3b7d9e2c4a61
-Revises: 5e1c0a7d2b94
+Revises: c7a3e91f0d42
 Create Date: 2026-12-01 00:10:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "3b7d9e2c4a61"
-down_revision = "5e1c0a7d2b94"
+down_revision = "c7a3e91f0d42"
 branch_labels = None
 depends_on = None
 
