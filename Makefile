@@ -5,7 +5,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEBIAN_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-ell tesseract-ocr-fra \
-	tesseract-ocr-spa tesseract-ocr-deu espeak-ng postgresql-client chromium
+	tesseract-ocr-spa tesseract-ocr-deu espeak-ng postgresql-client chromium fonts-dejavu-core
 PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 
 .PHONY: run test lint check-system system-deps clean

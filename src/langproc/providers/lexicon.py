@@ -96,7 +96,7 @@ def study_words(text: str, language: str) -> list[tuple[str, str]]:
     """
     language = language.lower()
     tokens = list(_tokens(text, language))
-    inside = {word for word, initial in tokens if not initial and word[:1].isupper()}
+    inside = {w for w, initial in tokens if not initial and w[:1].isupper() and not w.isupper()}
     pairs: list[tuple[str, str]] = []
     for word, initial in tokens:
         form = _common_form(word, initial, inside, language)
