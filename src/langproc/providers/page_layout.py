@@ -26,9 +26,6 @@ _SHORT_WIDTH: Final = 0.75
 # A header is set in the body's size or smaller; a larger all-capitals line is a title.
 _HEADER_MAX_HEIGHT: Final = 1.25
 _MAX_EDGE_LINES: Final = 3
-# Noise specks read as words: much lower than a letter, and read with little confidence.
-_SPECK_HEIGHT: Final = 0.4
-_SPECK_CONFIDENCE: Final = 50.0
 _CLOSERS: Final = "\"'»”’)]›"
 _SENTENCE_END: Final = frozenset(".!?…:")
 # The Greek question mark is the semicolon (U+037E becomes U+003B under NFC).
@@ -56,14 +53,6 @@ class Line:
         return self.bottom - self.top
 
 
-@dataclass(frozen=True)
-class _Word:
-    line: tuple[int, int, int]
-    text: str
-    height: int
-    confidence: float
-
-
 def page_text(tsv: str, language: str) -> str:
     """The page's text: paragraphs separated by a blank line, their lines by a newline."""
     lines = drop_running_lines(parse_tsv(tsv))
@@ -71,9 +60,8 @@ def page_text(tsv: str, language: str) -> str:
 
 
 def parse_tsv(tsv: str) -> list[Line]:
-    """Lines with their words in Tesseract's reading order, without noise specks or empty lines."""
+    """Lines with their words in Tesseract's reading order, empty lines left out."""
     lines: dict[tuple[int, int, int], Line] = {}
-    words: list[_Word] = []
     for row in tsv.splitlines()[1:]:
         cells = row.split("\t")
         if len(cells) < _TSV_COLUMNS or not cells[0].isdigit():
@@ -83,13 +71,8 @@ def parse_tsv(tsv: str) -> list[Line]:
         key = (block, paragraph, line)
         if level == _LINE_LEVEL:
             lines[key] = Line((block, paragraph), left, top, left + width, top + height)
-        elif level == _WORD_LEVEL and cells[11].strip():
-            words.append(_Word(key, cells[11].strip(), height, float(cells[10])))
-    if words:
-        speck = _SPECK_HEIGHT * statistics.median(word.height for word in words)
-        for word in words:
-            if word.height >= speck or word.confidence >= _SPECK_CONFIDENCE:
-                lines[word.line].words.append(word.text)
+        elif level == _WORD_LEVEL and cells[11].strip() and key in lines:
+            lines[key].words.append(cells[11].strip())
     return [line for line in lines.values() if line.words]
 
 
