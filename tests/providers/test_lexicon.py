@@ -102,6 +102,9 @@ def test_sample_stories_give_lemmas_and_frequencies(language: str) -> None:
         ("es", "sale", "sale"),
         ("es", "flores", "flor"),
         ("es", "frutas", "fruta"),
+        ("fr", "ma", "mon"),
+        ("fr", "leurs", "leur"),
+        ("fr", "ses", "son"),
         # ... and what simplemma has right stays as it was.
         ("el", "ήταν", "είμαι"),
         ("el", "η", "ο"),

@@ -45,6 +45,16 @@ _MUCH_RARER: Final = 1.8
 _FUNCTION_WORD: Final = 5.5
 # Greek verbs are listed under the first person, which is rare in text: never "much rarer".
 _GREEK_VERB = re.compile(r"(ω|ώ|μαι|ται)$")
+# simplemma files every French possessive under "son" (the treebanks' convention); a learner
+# looks "ma" up under "mon".
+_FRENCH_POSSESSIVES: Final = {
+    form: headword
+    for headword, forms in {
+        "mon": "mon ma mes", "ton": "ton ta tes", "son": "son sa ses",
+        "notre": "notre nos", "votre": "votre vos", "leur": "leur leurs",
+    }.items()
+    for form in forms.split()
+}  # fmt: skip
 # Greek capitalises days and months; simplemma lemmatizes them like names.
 _GREEK_CAPITALISED_NOUNS: Final = frozenset(
     "Δευτέρα Τρίτη Τετάρτη Πέμπτη Παρασκευή Σάββατο Κυριακή Ιανουάριος Φεβρουάριος Μάρτιος "
@@ -78,6 +88,8 @@ def lemma(word: str, language: str) -> str:
     the language."""
     language = language.lower()
     form = _spelling(word, language)
+    if language == "fr" and form.lower() in _FRENCH_POSSESSIVES:
+        return _FRENCH_POSSESSIVES[form.lower()]
     found = _simplemma(form, language)
     if found is None:
         return form.lower()
