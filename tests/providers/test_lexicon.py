@@ -147,6 +147,16 @@ def test_greek_lemmas_are_monotonic() -> None:
                 ("lachen", "lachen"),
             ],
         ),
+        (
+            "de",
+            "Sie kauft die Kinderzimmerlampe.",
+            [
+                ("sie", "sie"),
+                ("kauft", "kaufen"),
+                ("die", "der"),
+                ("Kinderzimmerlampe", "Kinderzimmerlampe"),
+            ],
+        ),  # fmt: skip
         ("es", "Saluda a Pedro en 1999.", [("saluda", "saluda"), ("a", "a"), ("en", "en")]),
         (
             "el",

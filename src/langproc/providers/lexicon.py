@@ -104,7 +104,7 @@ def study_words(text: str, language: str) -> list[tuple[str, str]]:
 
     Names, numbers and acronyms are left out. A capital that only starts a sentence is lowered
     first (`Elle` -> `elle`, not `lui`; `Jeden` -> `jeden`, not `jed`); a word capitalised inside
-    a sentence is a name (in German a noun, and a name only where simplemma does not know it).
+    a sentence is a name (in German, a noun).
     """
     language = language.lower()
     tokens = list(_tokens(text, language))
@@ -171,7 +171,9 @@ def _common_form(word: str, initial: bool, inside: set[str], language: str) -> s
     capitals = len(word) > 1 and word.isupper()
     if language == "de" and not capitals:
         if not initial:
-            return word if _known(word, language) else None
+            # A noun; a name can't be told from one without part of speech (simplemma's German
+            # dictionary holds "Berlin" and "Müller", and lacks rare compounds).
+            return word
         found = _simplemma(word, language)
         return word if found is not None and found[:1].isupper() else lower
     if language == "el":
