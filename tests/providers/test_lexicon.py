@@ -156,7 +156,7 @@ def test_greek_lemmas_are_monotonic() -> None:
                 ("die", "der"),
                 ("Kinderzimmerlampe", "Kinderzimmerlampe"),
             ],
-        ),  # fmt: skip
+        ),
         ("es", "Saluda a Pedro en 1999.", [("saluda", "saluda"), ("a", "a"), ("en", "en")]),
         (
             "el",
