@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     max_concurrent_provider_calls: int = 8
     max_blocking_threads: int = 4
     max_attempts: int = 5
+    max_crashes: int = 3
     retry_base_delay_s: float = 1.0
     retry_max_delay_s: float = 300.0
     max_concurrent_steps: int = 32

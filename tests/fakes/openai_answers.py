@@ -165,8 +165,24 @@ def message_parts(messages: list[dict[str, Any]]) -> tuple[list[str], list[bytes
     return texts, images
 
 
+def with_fields(instance: Any, fields: Mapping[str, Any]) -> Any:
+    """`instance` with every object's properties named in `fields` set to their values."""
+    if isinstance(instance, list):
+        return [with_fields(item, fields) for item in instance]
+    if isinstance(instance, dict):
+        return {
+            key: fields[key] if key in fields else with_fields(value, fields)
+            for key, value in instance.items()
+        }
+    return instance
+
+
 def chat_completion(
-    body: Mapping[str, Any], fault: Fault | None, images: Mapping[str, str], rng: random.Random
+    body: Mapping[str, Any],
+    fault: Fault | None,
+    images: Mapping[str, str],
+    rng: random.Random,
+    fields: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     texts, sent_images = message_parts(body.get("messages", []))
     if sent_images:
@@ -177,6 +193,7 @@ def chat_completion(
     response_format = body.get("response_format") or {}
     if response_format.get("type") == "json_schema":
         instance = SchemaFaker(response_format["json_schema"]["schema"], source, rng).generate()
+        instance = with_fields(instance, fields or {})
         if fault is Fault.SCHEMA_VIOLATION:
             instance = violate(instance)
         content = json.dumps(instance, ensure_ascii=False)

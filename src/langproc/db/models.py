@@ -96,6 +96,9 @@ class StepRun(Base):
     attempt: Mapped[int] = mapped_column(Integer, default=0)
     # `attempt` when the step was last reset by a retry; attempts of this round = attempt - floor.
     attempt_floor: Mapped[int] = mapped_column(Integer, default=0)
+    # Times the step was re-claimed after its lease expired (its process died): counted apart
+    # from attempts, so crashes and transient errors each have their own limit.
+    crash_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_expires_at: Mapped[datetime | None]
     next_attempt_at: Mapped[datetime | None]

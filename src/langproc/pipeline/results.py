@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import and_, delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +19,7 @@ from langproc.db.results import Audio, Lemma, Phrase, Sentence, SentenceLemma, W
 from langproc.steps import models
 
 Output = dict[str, Any] | None
+# Replaces a sourcefile's result rows of one step with `output`'s; None clears them (a reset).
 StoreFn = Callable[[AsyncSession, Sourcefile, Output], Awaitable[None]]
 
 
@@ -48,30 +49,38 @@ async def store_phrases(session: AsyncSession, sourcefile: Sourcefile, output: O
     await _replace_rows(session, Phrase, sourcefile, phrases)
 
 
+KEY = ("language", "lemma", "part_of_speech")
+# Rows per INSERT: well under the bound-parameter limits of both databases.
+LEMMA_ROWS_PER_INSERT = 1000
+
+
 async def store_lemmas(session: AsyncSession, sourcefile: Sourcefile, output: Output) -> None:
-    """Add new lemmas to the shared table; fill in ones that only had local data."""
+    """Add new lemmas to the shared table; fill in ones that only had local data.
+
+    One multi-row `INSERT … ON CONFLICT` in key order: concurrent checkpoints take the rows'
+    locks in the same order, so they wait for each other instead of deadlocking.
+    """
     if not output:
         return
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
     for lemma in models.Lemmas.model_validate(output).lemmas:
         values = _lemma_values(lemma)
+        key = (lemma.lemma, lemma.part_of_speech)
+        if key not in rows or values["described"]:
+            rows[key] = {"language": sourcefile.language, **values}
+    ordered = [rows[key] for key in sorted(rows)]
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    for start in range(0, len(ordered), LEMMA_ROWS_PER_INSERT):
+        statement = insert(Lemma).values(ordered[start : start + LEMMA_ROWS_PER_INSERT])
+        described = {key: statement.excluded[key] for key in ordered[0] if key not in KEY}
         await session.execute(
-            insert(Lemma)
-            .values(language=sourcefile.language, **values)
-            .on_conflict_do_nothing(index_elements=["language", "lemma", "part_of_speech"])
-        )
-        if values["described"]:
-            await session.execute(
-                update(Lemma)
-                .where(
-                    Lemma.language == sourcefile.language,
-                    Lemma.lemma == lemma.lemma,
-                    Lemma.part_of_speech == lemma.part_of_speech,
-                    Lemma.described.is_(False),
-                )
-                .values(**values)
+            statement.on_conflict_do_update(
+                index_elements=list(KEY),
+                set_=described,
+                where=and_(Lemma.described.is_(False), statement.excluded.described.is_(True)),
             )
+        )
 
 
 def _lemma_values(lemma: models.Lemma) -> dict[str, Any]:
