@@ -118,12 +118,8 @@ def _with_frequencies(words: list[Word], language: str, lexicon: Lexicon) -> lis
 def _local_words(text: str, language: str, lexicon: Lexicon) -> list[Word]:
     """Blocking: tokenizing and lemmatizing a page is CPU work."""
     words = [
-        Word(
-            wordform=form,
-            lemma=lexicon.lemma(form, language),
-            frequency=lexicon.zipf_frequency(form, language),
-        )
-        for form in lexicon.tokenize(text, language)
+        Word(wordform=form, lemma=lemma, frequency=lexicon.zipf_frequency(form, language))
+        for form, lemma in lexicon.study_words(text, language)
     ]
     return _distinct(words)
 
