@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     vision_model: str = "gpt-4.1-mini"
     tts_model: str = "gpt-4o-mini-tts"
     tts_voice: str = "alloy"
+    # Speech pace: 1.0 natural, below 1 slower for learners (0.8 is a good learner pace).
+    speech_speed: float = Field(default=1.0, ge=0.25, le=4.0)
     provider_timeout_s: float = 120.0
 
     max_concurrent_provider_calls: int = 8

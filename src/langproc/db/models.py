@@ -67,6 +67,8 @@ class Sourcefile(Base):
     blob_key: Mapped[str | None] = mapped_column(String(200))
     content_type: Mapped[str | None] = mapped_column(String(100))
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    # The learner's CEFR level (A1-C2): the level of the example sentences.
+    level: Mapped[str] = mapped_column(String(2), default="B1", server_default="B1")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

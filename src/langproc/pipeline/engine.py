@@ -237,6 +237,7 @@ class Engine:
             kind=sourcefile.kind,
             text=sourcefile.input_text,
             content_type=sourcefile.content_type,
+            level=sourcefile.level,
         )
         blob_key = sourcefile.blob_key
 

@@ -53,6 +53,7 @@ def summary(sourcefile: Sourcefile, progress: dict[str, int]) -> dict[str, Any]:
         "title": sourcefile.title,
         "language": sourcefile.language,
         "native_language": sourcefile.native_language,
+        "level": sourcefile.level,
         "kind": sourcefile.kind,
         "status": sourcefile.status,
         "created_at": sourcefile.created_at,

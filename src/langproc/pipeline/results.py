@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import and_, delete, select, tuple_
+from sqlalchemy import and_, case, delete, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,7 +55,8 @@ LEMMA_ROWS_PER_INSERT = 1000
 
 
 async def store_lemmas(session: AsyncSession, sourcefile: Sourcefile, output: Output) -> None:
-    """Add new lemmas to the shared table; fill in ones that only had local data.
+    """Add new lemmas to the shared table; fill in ones that only had local data, and keep
+    every frequency the step looked up (wordfreq's, whatever an older row says).
 
     One multi-row `INSERT … ON CONFLICT` in key order: concurrent checkpoints take the rows'
     locks in the same order, so they wait for each other instead of deadlocking.
@@ -73,19 +74,28 @@ async def store_lemmas(session: AsyncSession, sourcefile: Sourcefile, output: Ou
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     for start in range(0, len(ordered), LEMMA_ROWS_PER_INSERT):
         statement = insert(Lemma).values(ordered[start : start + LEMMA_ROWS_PER_INSERT])
-        described = {key: statement.excluded[key] for key in ordered[0] if key not in KEY}
+        new = statement.excluded
+        fills = and_(Lemma.described.is_(False), new.described.is_(True))
+        update_to: dict[str, Any] = {
+            key: case((fills, new[key]), else_=getattr(Lemma, key))
+            for key in ordered[0]
+            if key not in KEY and key != "frequency"
+        }
+        update_to["frequency"] = new.frequency
         await session.execute(
             statement.on_conflict_do_update(
                 index_elements=list(KEY),
-                set_=described,
-                where=and_(Lemma.described.is_(False), statement.excluded.described.is_(True)),
+                set_=update_to,
+                where=or_(fills, Lemma.frequency != new.frequency),
             )
         )
 
 
 def _lemma_values(lemma: models.Lemma) -> dict[str, Any]:
     values = lemma.model_dump(by_alias=True)
-    values["described"] = bool(lemma.translations or lemma.etymology or lemma.mnemonic)
+    values["described"] = lemma.described or bool(
+        lemma.translations or lemma.etymology or lemma.mnemonic
+    )
     return values
 
 
@@ -163,6 +173,11 @@ class StoredLemmas:
                 frequency=row.frequency,
                 mnemonic=row.mnemonic,
                 synonyms=row.synonyms,
+                gender=row.gender,
+                article=row.article,
+                plural=row.plural,
+                principal_parts=row.principal_parts,
+                described=row.described,
             )
             for row in rows
         }

@@ -36,6 +36,7 @@ class NewSourcefile:
     blob_key: str | None = None
     content_type: str | None = None
     idempotency_key: str | None = None
+    level: str = "B1"
 
 
 async def create_sourcefile(session: AsyncSession, graph: Graph, new: NewSourcefile) -> Sourcefile:
@@ -56,6 +57,7 @@ async def create_sourcefile(session: AsyncSession, graph: Graph, new: NewSourcef
         blob_key=new.blob_key,
         content_type=new.content_type,
         idempotency_key=new.idempotency_key,
+        level=new.level,
     )
     try:
         async with session.begin_nested():

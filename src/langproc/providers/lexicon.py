@@ -17,6 +17,7 @@ from typing import Final
 import simplemma
 import wordfreq
 
+from langproc.providers.function_words import is_function_word
 from langproc.steps.orthography import normalize_orthography
 
 # ISO 639-1 codes the data sets file under another name.
@@ -80,6 +81,10 @@ class LocalLexicon:
     def zipf_frequency(self, word: str, language: str) -> float:
         """Zipf frequency (0 = unseen, 7 = "the"); 0.0 where wordfreq lacks the language."""
         return zipf_frequency(word, language)
+
+    def is_function_word(self, word: str, language: str) -> bool:
+        """An article, pronoun, particle, preposition, conjunction or auxiliary of `language`."""
+        return is_function_word(word, language)
 
 
 def lemma(word: str, language: str) -> str:

@@ -4,12 +4,15 @@ Every value fits what the tables hold (`db/results.py`), whoever produced it: a 
 label is cut to its column, a CEFR level is reduced to its code, a "word" longer than a column
 is dropped, and NUL (which PostgreSQL cannot store) is removed. A verbose answer is thus never
 a database error. None of this changes the JSON schema an LLM is given.
+
+The LLM is asked for the `…Answer` models of `steps.answers` (not for these) wherever they
+differ: frequencies, for one, come only from wordfreq and are never asked of a model.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -20,6 +23,10 @@ MAX_INFLECTION_CHARS = 200
 MAX_REGISTER_CHARS = 100
 
 _CEFR = re.compile(r"(?<![A-Za-z])([ABCabc][12])(?![0-9])")
+
+Level = Literal["A1", "A2", "B1", "B2", "C1", "C2"]
+LEVELS: tuple[Level, ...] = ("A1", "A2", "B1", "B2", "C1", "C2")
+DEFAULT_LEVEL: Level = "B1"
 
 
 def _without_nul(value: Any) -> Any:
@@ -56,11 +63,13 @@ class StepModel(BaseModel):
 
 
 class Text(StepModel):
-    text: str
+    text: str = Field(description="The page's text, paragraphs separated by a blank line.")
 
 
 class Translation(StepModel):
-    translation: str
+    translation: str = Field(
+        description="The whole translation, its paragraphs separated by a blank line."
+    )
 
 
 class Word(StepModel):
@@ -83,14 +92,20 @@ class Words(StepModel):
 
 
 class Phrase(StepModel):
-    phrase: str
-    translations: list[str] = []
-    literal_translation: str = ""
-    notes: str = ""
+    phrase: str = Field(description="The expression exactly as it appears in the text.")
+    translations: list[str] = Field(
+        default=[], description="Its meaning in the learner's language, most usual first."
+    )
+    literal_translation: str = Field(
+        default="", description="A word-for-word rendering, to show how the expression is built."
+    )
+    notes: str = Field(default="", description="One short sentence on when and how it is used.")
 
 
 class Phrases(StepModel):
-    phrases: list[Phrase]
+    phrases: list[Phrase] = Field(
+        description="Idioms, collocations and multi-word expressions; empty if there are none."
+    )
 
 
 class Lemma(StepModel):
@@ -108,6 +123,12 @@ class Lemma(StepModel):
     frequency: float = 0.0
     mnemonic: str = ""
     synonyms: list[str] = []
+    gender: str = ""
+    article: str = ""
+    plural: str = ""
+    principal_parts: list[str] = []
+    # True once an LLM was asked for it (even if it answered nothing): it is not asked again.
+    described: bool = False
 
 
 def _fitting_lemmas(lemmas: list[Lemma]) -> list[Lemma]:
@@ -123,6 +144,9 @@ class Sentence(StepModel):
     translation: str = ""
     lemmas: list[str] = []
     cefr_level: CefrLevel = ""
+    # The lemma the sentence was written for, and its form as it appears in `sentence`.
+    target_lemma: str = ""
+    target_form: str = ""
 
 
 class Sentences(StepModel):
