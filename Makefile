@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CLIENT := clients/typescript
 NODE_STAMP := $(CLIENT)/node_modules/.installed
 DEBIAN_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-ell tesseract-ocr-fra \
-	tesseract-ocr-spa tesseract-ocr-deu espeak-ng postgresql-client chromium
+	tesseract-ocr-spa tesseract-ocr-deu espeak-ng postgresql-client chromium fonts-dejavu-core
 PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 
 .PHONY: run test lint check-system system-deps clean client-types screenshot

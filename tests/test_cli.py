@@ -85,11 +85,14 @@ def test_every_command_explains_itself(tmp_path: Path) -> None:
 
 def test_process_status_list_retry_cancel(cli: Cli) -> None:
     story = str(SAMPLES / "fr-story.txt")
-    processed = cli("process", story, "--language", "fr", "--native-language", "de", "--json")
+    processed = cli(
+        "process", story, "--language", "fr", "--native-language", "de", "--level", "A2", "--json"
+    )
     assert processed.returncode == 0, processed.stderr
     body = _json(processed)
     assert body["status"] == "succeeded"
     assert body["native_language"] == "de"
+    assert body["level"] == "A2"
     sid = body["id"]
 
     readable = cli("status", sid)
@@ -129,6 +132,10 @@ def test_exit_codes_tell_refused_from_bad_usage(cli: Cli) -> None:
     bad_status = cli("list", "--status", "done")
     assert bad_status.returncode == 2
     assert "'succeeded'" in bad_status.stderr, "the message lists what is allowed"
+
+    bad_level = cli("process", str(SAMPLES / "fr-story.txt"), "--language", "fr", "--level", "Z9")
+    assert bad_level.returncode == 2
+    assert "B1" in bad_level.stderr
 
     missing_option = cli("process", str(SAMPLES / "fr-story.txt"))
     assert missing_option.returncode == 2

@@ -224,24 +224,73 @@ export interface components {
          * @description An entry of the lemma table shared by all documents of the language.
          */
         LemmaRead: {
-            /** Lemma */
+            /**
+             * Lemma
+             * @description The dictionary form.
+             * @example θάλασσα
+             */
             lemma: string;
-            /** Part Of Speech */
+            /**
+             * Part Of Speech
+             * @description noun, verb, adjective, adverb… (empty when no LLM is configured).
+             */
             part_of_speech: string;
-            /** Translations */
+            /**
+             * Translations
+             * @description Into the learner's language, most usual first.
+             */
             translations: string[];
-            /** Etymology */
+            /**
+             * Etymology
+             * @description Its origin, when the model was sure of it; else empty.
+             */
             etymology: string;
-            /** Register */
+            /**
+             * Register
+             * @description neutral, formal, informal, colloquial, literary…
+             */
             register: string;
-            /** Cefr Level */
+            /**
+             * Cefr Level
+             * @description A1-C2: the level at which learners meet it.
+             */
             cefr_level: string;
-            /** Frequency */
+            /**
+             * Frequency
+             * @description Zipf frequency (wordfreq): 0 rare … 8 very common.
+             */
             frequency: number;
-            /** Mnemonic */
+            /**
+             * Mnemonic
+             * @description A memory aid, when a good one exists; else empty.
+             */
             mnemonic: string;
             /** Synonyms */
             synonyms: string[];
+            /**
+             * Gender
+             * @description A noun's gender: masculine, feminine, neuter or common.
+             * @default
+             */
+            gender: string;
+            /**
+             * Article
+             * @description A noun's definite article (der, la, η…).
+             * @default
+             */
+            article: string;
+            /**
+             * Plural
+             * @description A noun's nominative plural.
+             * @default
+             */
+            plural: string;
+            /**
+             * Principal Parts
+             * @description A verb's principal parts, as dictionaries list them.
+             * @default []
+             */
+            principal_parts: string[];
         };
         /** PhraseRead */
         PhraseRead: {
@@ -286,10 +335,25 @@ export interface components {
             sentence: string;
             /** Translation */
             translation: string;
-            /** Lemmas */
+            /**
+             * Lemmas
+             * @description The lemmas of this text it uses, its target first.
+             */
             lemmas: string[];
             /** Cefr Level */
             cefr_level: string;
+            /**
+             * Target Lemma
+             * @description The lemma the sentence was written for.
+             * @default
+             */
+            target_lemma: string;
+            /**
+             * Target Form
+             * @description How the target lemma is written in the sentence (to highlight it); empty if the model's form could not be found in the sentence.
+             * @default
+             */
+            target_form: string;
             /**
              * Audio Url
              * @description Set once the sentence has been spoken.
@@ -310,6 +374,7 @@ export interface components {
          *           "id": "3f0c8a2e-5b1d-4c47-9a8e-2d6f1b7c9e40",
          *           "kind": "text",
          *           "language": "el",
+         *           "level": "B1",
          *           "native_language": "en",
          *           "progress": {
          *             "completed": 3,
@@ -346,6 +411,7 @@ export interface components {
          *       "kind": "text",
          *       "language": "el",
          *       "lemmas": [],
+         *       "level": "B1",
          *       "native_language": "en",
          *       "phrases": [],
          *       "progress": {
@@ -434,6 +500,12 @@ export interface components {
             language: string;
             /** Native Language */
             native_language: string;
+            /**
+             * Level
+             * @description The learner's CEFR level (A1-C2, default B1): it sets the level of the example sentences and which words of the text get them.
+             * @default B1
+             */
+            level: string;
             kind: components["schemas"]["SourcefileKind"];
             status: components["schemas"]["SourcefileStatus"];
             /**
@@ -489,6 +561,7 @@ export interface components {
          *       "id": "3f0c8a2e-5b1d-4c47-9a8e-2d6f1b7c9e40",
          *       "kind": "text",
          *       "language": "el",
+         *       "level": "B1",
          *       "native_language": "en",
          *       "progress": {
          *         "completed": 3,
@@ -511,6 +584,12 @@ export interface components {
             language: string;
             /** Native Language */
             native_language: string;
+            /**
+             * Level
+             * @description The learner's CEFR level (A1-C2, default B1): it sets the level of the example sentences and which words of the text get them.
+             * @default B1
+             */
+            level: string;
             kind: components["schemas"]["SourcefileKind"];
             status: components["schemas"]["SourcefileStatus"];
             /**
@@ -817,6 +896,13 @@ export interface operations {
                      * @enum {unknown}
                      */
                     native_language?: "ar" | "bg" | "ca" | "cs" | "da" | "de" | "el" | "en" | "es" | "et" | "fi" | "fr" | "he" | "hi" | "hr" | "hu" | "id" | "it" | "ja" | "ko" | "lt" | "lv" | "nl" | "no" | "pl" | "pt" | "ro" | "ru" | "sk" | "sl" | "sr" | "sv" | "th" | "tr" | "uk" | "vi" | "zh";
+                    /**
+                     * Level
+                     * @description The learner's CEFR level (A1-C2, default B1): it sets the level of the example sentences and which words of the text get them.
+                     * @example B1
+                     * @enum {unknown}
+                     */
+                    level?: "A1" | "A2" | "B1" | "B2" | "C1" | "C2";
                 };
                 "multipart/form-data": {
                     /**
@@ -838,6 +924,12 @@ export interface operations {
                      * @enum {string}
                      */
                     native_language?: "ar" | "bg" | "ca" | "cs" | "da" | "de" | "el" | "en" | "es" | "et" | "fi" | "fr" | "he" | "hi" | "hr" | "hu" | "id" | "it" | "ja" | "ko" | "lt" | "lv" | "nl" | "no" | "pl" | "pt" | "ro" | "ru" | "sk" | "sl" | "sr" | "sv" | "th" | "tr" | "uk" | "vi" | "zh";
+                    /**
+                     * @description The learner's CEFR level (A1-C2, default B1): it sets the level of the example sentences and which words of the text get them.
+                     * @example B1
+                     * @enum {string}
+                     */
+                    level?: "A1" | "A2" | "B1" | "B2" | "C1" | "C2";
                 };
             };
         };

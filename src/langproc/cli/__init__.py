@@ -149,13 +149,22 @@ def process_file(
     native_language: Annotated[
         str | None, typer.Option(help="Language of translations; default: the server's (en).")
     ] = None,
-    title: Annotated[str | None, typer.Option(help="A title; default: none.")] = None,
+    level: Annotated[
+        str | None,
+        typer.Option(help="Your CEFR level, A1-C2: the level of the example sentences (B1)."),
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="A title; default: the file's name.")] = None,
     server: Server = None,
     token: Token = None,
     as_json: AsJson = False,
 ) -> None:
     """Submit a file, follow it to the end with a progress bar, then print the results."""
-    fields = {"language": language, "native_language": native_language, "title": title}
+    fields = {
+        "language": language,
+        "native_language": native_language,
+        "level": level,
+        "title": title,
+    }
 
     async def use(api: ApiClient, console: Console) -> int:
         data = await asyncio.to_thread(path.read_bytes)

@@ -16,7 +16,8 @@ import uuid
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from langproc.pipeline.engine import Claim, Engine, Outcome
+from langproc.pipeline.engine import Claim, Engine
+from langproc.pipeline.outcomes import Outcome
 from langproc.providers.usage import Usage
 
 log = logging.getLogger(__name__)
