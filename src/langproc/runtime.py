@@ -3,6 +3,7 @@ executor and listener from settings, and starts and stops them in the right orde
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,8 +30,28 @@ T = TypeVar("T")
 
 
 def make_run_blocking(limiter: anyio.CapacityLimiter) -> Callable[..., Any]:
+    """Run blocking calls in threads, at most `limiter.total_tokens` at a time.
+
+    A thread cannot be stopped: a cancelled caller returns at once, but the thread keeps its
+    slot until it really ends, so the bound holds.
+    """
+    threads: set[asyncio.Task[Any]] = set()
+
+    def ended(thread: asyncio.Task[Any], token: object) -> None:
+        limiter.release_on_behalf_of(token)
+        threads.discard(thread)
+        if not thread.cancelled():
+            thread.exception()  # the caller, if still waiting, has it; do not warn
+
     async def run_blocking(fn: Callable[..., T], *args: Any) -> T:
-        return await anyio.to_thread.run_sync(functools.partial(fn, *args), limiter=limiter)
+        token = object()
+        await limiter.acquire_on_behalf_of(token)
+        thread = asyncio.ensure_future(
+            anyio.to_thread.run_sync(functools.partial(fn, *args), abandon_on_cancel=True)
+        )
+        threads.add(thread)
+        thread.add_done_callback(functools.partial(ended, token=token))
+        return await asyncio.shield(thread)
 
     return run_blocking
 

@@ -71,10 +71,10 @@ class Settings(BaseSettings):
     retry_base_delay_s: float = 1.0
     retry_max_delay_s: float = 300.0
     max_concurrent_steps: int = 32
-    lease_s: float = 30.0
-    heartbeat_s: float = 1.0
+    lease_s: float = Field(default=30.0, gt=0)
+    heartbeat_s: float = Field(default=1.0, gt=0)
     poll_interval_s: float = 5.0
-    shutdown_grace_s: float = 20.0
+    shutdown_grace_s: float = Field(default=15.0, ge=0)
 
     max_upload_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 40_000_000
@@ -100,6 +100,20 @@ class Settings(BaseSettings):
         if self.auth == AuthMode.JWT and self.jwt_secret is None and self.jwks_url is None:
             raise ValueError(
                 "LANGPROC_AUTH=jwt needs LANGPROC_JWT_SECRET (HS256) or LANGPROC_JWKS_URL"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _leases_outlast_renewals(self) -> Settings:
+        if self.heartbeat_s * 3 > self.lease_s:
+            raise ValueError(
+                f"LANGPROC_HEARTBEAT_S ({self.heartbeat_s:g}) must be at most a third of "
+                f"LANGPROC_LEASE_S ({self.lease_s:g}), so that a lease survives a missed renewal"
+            )
+        if self.shutdown_grace_s * 2 > self.lease_s:
+            raise ValueError(
+                f"LANGPROC_SHUTDOWN_GRACE_S ({self.shutdown_grace_s:g}) must be at most half of "
+                f"LANGPROC_LEASE_S ({self.lease_s:g}): lower the grace or raise the lease"
             )
         return self
 

@@ -43,6 +43,7 @@ class Cluster:
             "OPENAI_API_KEY": "test-key",
             "LANGPROC_LEASE_S": "3",
             "LANGPROC_HEARTBEAT_S": "0.5",
+            "LANGPROC_SHUTDOWN_GRACE_S": "1",
             "LANGPROC_POLL_INTERVAL_S": "1",
             "LANGPROC_RETRY_BASE_DELAY_S": "0.2",
             "LANGPROC_RETRY_MAX_DELAY_S": "2",

@@ -11,18 +11,19 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, tuple_, update
 
 from langproc import metrics
 from langproc.blobs import BlobStore
 from langproc.db import failures as db_failures
 from langproc.db.base import utcnow
+from langproc.db.clock import database_now
 from langproc.db.engine import SessionFactory, session_scope
 from langproc.db.models import Sourcefile, StepRun, StepStatus
 from langproc.errors import PermanentError, StepError, StepSkipped, TransientError
@@ -409,18 +410,19 @@ class Engine:
             StepRun.lease_owner == self.worker_id,
         )
 
-    async def heartbeat(self, held: Mapping[int, int]) -> set[int]:
-        """Extend the leases of `held` (step run id -> attempt); return the ids no longer ours."""
+    async def heartbeat(self, held: Collection[tuple[int, int]]) -> set[tuple[int, int]]:
+        """Extend the leases of `held` (step run id, attempt), by the database's clock; return
+        those no longer ours."""
         if not held:
             return set()
-        now = utcnow()
         async with session_scope(self.sessions) as session:
+            now = await database_now(session)
             alive = {
                 (r.id, r.attempt)
                 for r in await session.execute(
                     update(StepRun)
                     .where(
-                        StepRun.id.in_(list(held)),
+                        tuple_(StepRun.id, StepRun.attempt).in_(list(held)),
                         StepRun.lease_owner == self.worker_id,
                         StepRun.status == StepStatus.RUNNING,
                     )
@@ -429,7 +431,7 @@ class Engine:
                     .execution_options(synchronize_session=False)
                 )
             }
-        return {i for i, attempt in held.items() if (i, attempt) not in alive}
+        return set(held) - alive
 
     async def release(self, claims: list[Claim]) -> None:
         """Hand unfinished steps back at once (on shutdown); the attempt is not charged."""
@@ -453,10 +455,10 @@ class Engine:
                     change = StepChange(claim.step, StepStatus.PENDING, claim.attempt)
                     await settle(session, self.graph, sourcefile, [change])
 
-    async def next_due(self) -> datetime | None:
-        """When the earliest waiting retry becomes runnable."""
+    async def next_due(self) -> float | None:
+        """Seconds until the earliest waiting retry becomes runnable, by the database's clock."""
         async with self.sessions() as session:
-            return (
+            due = (
                 await session.execute(
                     select(func.min(StepRun.next_attempt_at)).where(
                         StepRun.status.in_([StepStatus.PENDING, StepStatus.RETRYING]),
@@ -464,3 +466,6 @@ class Engine:
                     )
                 )
             ).scalar_one_or_none()
+            if due is None:
+                return None
+            return (due - await database_now(session)).total_seconds()

@@ -1,5 +1,11 @@
 """The executor: wakes on signals (no busy polling), claims up to its capacity, keeps leases
-alive, recovers abandoned work, and hands unfinished steps back on shutdown."""
+alive, recovers abandoned work, and hands unfinished steps back on shutdown.
+
+Leases are renewed for every task this process still holds, through the shutdown grace and
+through checkpoints, until the task has finished or been handed back. Checkpoints and hand-backs
+are shielded from cancellation: a cancelled caller waits for them to end, so that no transaction
+is abandoned half way (on SQLite that would leave the database write-locked).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,37 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
-from langproc.db.base import utcnow
 from langproc.pipeline.engine import Claim, Engine
+from langproc.pipeline.outcomes import Outcome
+from langproc.providers.usage import Usage
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# A checkpoint that hangs would keep its lease renewed forever. This is well above SQLite's busy
+# timeout (30 s), which reports a lock wait itself, and above any checkpoint seen under load.
+CHECKPOINT_TIMEOUT_S = 60.0
+
+
+async def shielded(work: Coroutine[Any, Any, T]) -> T:
+    """Run `work` to its end even if the caller is cancelled; then re-raise the cancellation."""
+    task = asyncio.ensure_future(work)
+    cancelled = False
+    while True:
+        try:
+            result = await asyncio.shield(task)
+            break
+        except asyncio.CancelledError:
+            if task.done():
+                raise
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    return result
 
 
 class Executor:
@@ -27,11 +59,20 @@ class Executor:
         self.capacity = capacity
         self.poll_interval_s = poll_interval_s
         self.heartbeat_s = heartbeat_s
+        self.lease_s = engine.settings.lease_s
+        # Past the lease, a renewal is of no use: give it up and try again on a fresh one.
+        self.heartbeat_timeout_s = self.lease_s
+        self.checkpoint_timeout_s = CHECKPOINT_TIMEOUT_S
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._closed = asyncio.Event()
         self._running: dict[asyncio.Task[None], Claim] = {}
-        self._finishing: set[int] = set()
-        self._loops: list[asyncio.Task[None]] = []
+        # Tasks writing their checkpoint: the checkpoint ends the lease, which is no loss.
+        self._finishing: set[asyncio.Task[None]] = set()
+        # Claims whose checkpoint failed, and when: their lease lapses unless handed back first.
+        self._stranded: dict[tuple[int, int], tuple[Claim, float]] = {}
+        self._claim_loop: asyncio.Task[None] | None = None
+        self._heartbeat_loop: asyncio.Task[None] | None = None
         engine.hub.subscribe(self.wake)
 
     def wake(self) -> None:
@@ -43,10 +84,8 @@ class Executor:
         return list(self._running.values())
 
     def start(self) -> None:
-        self._loops = [
-            asyncio.create_task(self._claim_loop(), name="executor.claim"),
-            asyncio.create_task(self._heartbeat_loop(), name="executor.heartbeat"),
-        ]
+        self._claim_loop = asyncio.create_task(self._claim(), name="executor.claim")
+        self._heartbeat_loop = asyncio.create_task(self._heartbeat(), name="executor.heartbeat")
 
     def interrupt(self, sourcefile_id: uuid.UUID) -> None:
         """Cancel this process's running steps of a sourcefile (it was cancelled or deleted)."""
@@ -55,27 +94,35 @@ class Executor:
                 task.cancel()
 
     async def stop(self, grace_s: float) -> None:
-        """Stop claiming, let running steps finish within `grace_s`, release the rest."""
+        """Stop claiming, let running steps finish within `grace_s`, hand the rest back; leases
+        are renewed until then."""
         self._stopping.set()
         self._wake.set()
+        if self._claim_loop is not None:
+            # Not cancelled: a claim in flight ends, and what it took is handed back.
+            await asyncio.gather(self._claim_loop, return_exceptions=True)
         if self._running:
             await asyncio.wait(list(self._running), timeout=grace_s)
-        unfinished = self.running
-        for task in list(self._running):
+        unfinished = dict(self._running)
+        for task in unfinished:
             task.cancel()
-        for task in list(self._running):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        for loop in self._loops:
-            loop.cancel()
-        for loop in self._loops:
-            with contextlib.suppress(asyncio.CancelledError):
-                await loop
-        if unfinished:
-            await self.engine.release(unfinished)
-            log.info("executor.released", extra={"steps": len(unfinished)})
+        # A task cancelled during its checkpoint ends it first (see _finish).
+        await asyncio.gather(*unfinished, return_exceptions=True)
+        # The release is fenced: a step that did checkpoint, or was taken over, is left alone.
+        handed_back = [*unfinished.values(), *(c for c, _ in self._stranded.values())]
+        self._stranded.clear()
+        if handed_back:
+            try:
+                await shielded(self.engine.release(handed_back))
+                log.info("executor.released", extra={"steps": len(handed_back)})
+            except Exception:
+                # Their leases will lapse and another executor will take them.
+                log.exception("executor.release_failed")
+        self._closed.set()
+        if self._heartbeat_loop is not None:
+            await asyncio.gather(self._heartbeat_loop, return_exceptions=True)
 
-    async def _claim_loop(self) -> None:
+    async def _claim(self) -> None:
         while not self._stopping.is_set():
             self._wake.clear()
             free = self.capacity - len(self._running)
@@ -87,14 +134,24 @@ class Executor:
             if self._stopping.is_set():
                 # Claimed while stopping: hand them back untouched.
                 if claims:
-                    await self.engine.release(claims)
+                    await shielded(self.engine.release(claims))
                 break
             for claim in claims:
-                task = asyncio.create_task(self._execute(claim), name=f"step.{claim.step}")
-                self._running[task] = claim
+                self._launch(claim)
             if free > 0 and len(claims) == free:
                 continue
             await self._sleep(look_ahead=len(claims) < free)
+
+    def _launch(self, claim: Claim) -> None:
+        task = asyncio.create_task(self._execute(claim), name=f"step.{claim.step}")
+        self._running[task] = claim
+        # A done-callback, not a `finally`: a task cancelled before it starts never runs one.
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._running.pop(task, None)
+        self._finishing.discard(task)
+        self.wake()
 
     async def _sleep(self, *, look_ahead: bool) -> None:
         """Wait for a wake-up, the poll interval, or (with `look_ahead`, when there is room for
@@ -102,48 +159,53 @@ class Executor:
         timeout = self.poll_interval_s
         if look_ahead:
             with contextlib.suppress(Exception):
-                due = await self.engine.next_due()
-                if due is not None:
-                    timeout = min(timeout, max((due - utcnow()).total_seconds(), 0.0) + 0.01)
+                due_in = await self.engine.next_due()
+                if due_in is not None:
+                    timeout = min(timeout, max(due_in, 0.0) + 0.01)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 await self._wake.wait()
 
     async def _execute(self, claim: Claim) -> None:
+        outcome, usage, elapsed = await self.engine.run(claim)
+        task = asyncio.current_task()
+        assert task is not None
+        self._finishing.add(task)
+        await shielded(self._finish(claim, outcome, usage, elapsed))
+
+    async def _finish(self, claim: Claim, outcome: Outcome, usage: Usage, elapsed: float) -> None:
         try:
-            outcome, usage, elapsed = await self.engine.run(claim)
-            # From here the lease may end under us (the checkpoint ends it): the heartbeat
-            # must not take that for a lost lease and cancel the checkpoint half way.
-            self._finishing.add(claim.step_run_id)
-            await self.engine.finish(claim, outcome, usage, elapsed)
-        except asyncio.CancelledError:
-            raise
+            async with asyncio.timeout(self.checkpoint_timeout_s):
+                await self.engine.finish(claim, outcome, usage, elapsed)
         except Exception:
-            # The lease will expire and the step will be claimed again.
+            # The lease will expire and the step will be claimed again (or handed back sooner,
+            # should this process stop first).
             log.exception(
                 "step.checkpoint_failed",
                 extra={"sourcefile_id": str(claim.sourcefile_id), "step": claim.step},
             )
-        finally:
-            self._finishing.discard(claim.step_run_id)
-            self._running.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
-            self.wake()
+            now = asyncio.get_running_loop().time()
+            for key, (_, since) in list(self._stranded.items()):
+                if now - since > self.lease_s:
+                    del self._stranded[key]
+            self._stranded[(claim.step_run_id, claim.attempt)] = (claim, now)
 
-    async def _heartbeat_loop(self) -> None:
-        while not self._stopping.is_set():
-            await asyncio.sleep(self.heartbeat_s)
-            held = {
-                c.step_run_id: c.attempt
-                for c in self._running.values()
-                if c.step_run_id not in self._finishing
-            }
+    async def _heartbeat(self) -> None:
+        while not self._closed.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.heartbeat_s):
+                    await self._closed.wait()
+            held = {(c.step_run_id, c.attempt) for c in self._running.values()}
+            if not held:
+                continue
             try:
-                lost = await self.engine.heartbeat(held)
+                async with asyncio.timeout(self.heartbeat_timeout_s):
+                    lost = await self.engine.heartbeat(held)
             except Exception:
                 log.exception("executor.heartbeat_failed")
                 continue
             for task, claim in list(self._running.items()):
-                if claim.step_run_id in lost and claim.step_run_id not in self._finishing:
+                if (claim.step_run_id, claim.attempt) in lost and task not in self._finishing:
                     log.info(
                         "step.lease_lost",
                         extra={"sourcefile_id": str(claim.sourcefile_id), "step": claim.step},

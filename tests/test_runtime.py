@@ -1,0 +1,44 @@
+"""The blocking-call bound: at most `max_blocking_threads` threads run, cancelled or not."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import anyio
+import pytest
+
+from langproc.runtime import make_run_blocking
+
+
+async def test_a_cancelled_blocking_call_keeps_its_slot_until_its_thread_ends() -> None:
+    run_blocking = make_run_blocking(anyio.CapacityLimiter(1))
+    lock = threading.Lock()
+    inside = peak = 0
+    first_started = threading.Event()
+    release_first = threading.Event()
+
+    def work(block: bool) -> None:
+        nonlocal inside, peak
+        with lock:
+            inside += 1
+            peak = max(peak, inside)
+        if block:
+            first_started.set()
+            release_first.wait(20)
+        with lock:
+            inside -= 1
+
+    first = asyncio.create_task(run_blocking(work, True))
+    assert await asyncio.to_thread(first_started.wait, 10)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    second = asyncio.create_task(run_blocking(work, False))
+    # Give the second call every chance to start a second thread while the first still runs.
+    await asyncio.wait({second}, timeout=0.5)
+    assert not second.done(), "a second thread ran beside the cancelled one"
+    release_first.set()
+    async with asyncio.timeout(10):
+        await second
+    assert peak == 1
