@@ -8,6 +8,7 @@ import pytest
 
 from langproc.steps.images import prepare_image
 from langproc.steps.text import normalize_text
+from tests.fakes.openai_content import unwrap
 from tests.fakes.openai_server import FakeOpenAI
 from tests.paths import SAMPLES
 from tests.pipeline.conftest import openai_settings, serving
@@ -110,4 +111,4 @@ async def test_lemmas_are_described_once_per_language(
     assert known & wanted, "the two documents share lemmas"
     # One call, asking for exactly the lemmas not described yet: never a known one again.
     [content] = asked
-    assert {tuple(line.split("\t")) for line in content.splitlines()} == new
+    assert {tuple(line.split("\t")) for line in unwrap(content).splitlines()} == new
