@@ -1,17 +1,37 @@
-"""Waiting for a condition in tests, with a deadline instead of a fixed sleep."""
+"""Waiting for a condition in tests: poll it until a deadline, then fail. Never a fixed sleep,
+never a quiet return at the deadline."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], within_s: float = 20.0) -> float:
-    """Poll `check` until it is true; return the seconds it took. Fails after `within_s`."""
-    started = time.monotonic()
-    for _ in range(int(within_s / 0.01) + 1):
-        if await check():
-            return time.monotonic() - started
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"not true within {within_s} s")
+async def eventually(
+    check: Callable[[], Awaitable[bool]],
+    within_s: float = 20.0,
+    *,
+    every_s: float = 0.01,
+    failure: Callable[[], str] | None = None,
+) -> None:
+    """Poll `check` until it is true; raise AssertionError (with `failure()`) after `within_s`."""
+    deadline = time.monotonic() + within_s
+    while not await check():
+        if time.monotonic() > deadline:
+            detail = f": {failure()}" if failure is not None else ""
+            raise AssertionError(f"{check.__name__} not true within {within_s} s{detail}")
+        await asyncio.sleep(every_s)
+
+
+def wait_until(check: Callable[[], T], within_s: float = 30.0, every_s: float = 0.05) -> T:
+    """Blocking `eventually` for tests that drive subprocesses: `check()` once it is truthy."""
+    deadline = time.monotonic() + within_s
+    while not (found := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{check.__name__} not true within {within_s} s")
+        time.sleep(every_s)
+    return found

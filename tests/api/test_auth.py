@@ -22,7 +22,9 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from PIL import Image
 
 from langproc.api.app import create_app
-from langproc.runtime import build_runtime
+from langproc.db.engine import session_scope
+from langproc.db.results import Audio
+from langproc.runtime import Runtime, build_runtime
 from tests.pipeline.conftest import NO_PROVIDERS, Recorder, diamond, make_settings
 
 SECRET = "a-test-secret-that-is-at-least-32-bytes"
@@ -56,14 +58,18 @@ async def _client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def jwt_client(db_url: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    """The API with `LANGPROC_AUTH=jwt` and an HS256 secret."""
-    runtime = build_runtime(
+def jwt_runtime(db_url: str, tmp_path: Path) -> Runtime:
+    return build_runtime(
         make_settings(db_url, tmp_path, auth="jwt", jwt_secret=SECRET),
         graph=diamond(Recorder(delay_s=0.01)),
         providers=NO_PROVIDERS,
     )
-    async for http in _client(create_app(runtime=runtime)):
+
+
+@pytest.fixture
+async def jwt_client(jwt_runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    """The API with `LANGPROC_AUTH=jwt` and an HS256 secret."""
+    async for http in _client(create_app(runtime=jwt_runtime)):
         yield http
 
 
@@ -158,6 +164,34 @@ async def test_users_see_and_change_only_their_own_sourcefiles(
     alices = (await jwt_client.get("/api/sourcefiles", headers=alice)).json()["items"]
     assert [item["id"] for item in alices] == [sid]
     assert (await jwt_client.delete(f"/api/sourcefiles/{sid}", headers=alice)).status_code == 204
+
+
+async def test_users_hear_only_their_own_audio(
+    jwt_client: httpx.AsyncClient, jwt_runtime: Runtime
+) -> None:
+    alice, bob = bearer(hs256(sub="alice")), bearer(hs256(sub="bob"))
+    created = await jwt_client.post("/api/sourcefiles", json=TEXT, headers=alice)
+    assert created.status_code == 202, created.text
+    # The audio a speak step would have stored for Alice's text.
+    spoken = b"ID3" + bytes(200)
+    async with session_scope(jwt_runtime.sessions) as session:
+        audio = Audio(
+            sourcefile_id=uuid.UUID(created.json()["id"]),
+            sentence_position=None,
+            blob_key=await jwt_runtime.blobs.put(spoken, ".mp3"),
+            content_type="audio/mpeg",
+            characters=len(TEXT["text"]),
+        )
+        session.add(audio)
+    path = f"/api/audio/{audio.id}"
+
+    mine = await jwt_client.get(path, headers=alice)
+    assert mine.status_code == 200
+    assert mine.content == spoken
+    for headers in (bob, {**bob, "Range": "bytes=0-9"}):
+        theirs = await jwt_client.get(path, headers=headers)
+        assert theirs.status_code == 404, theirs.text
+        assert theirs.json() == {"detail": f"no audio with id {audio.id}"}, "as if unknown"
 
 
 async def test_access_token_query_parameter(jwt_client: httpx.AsyncClient) -> None:

@@ -122,7 +122,7 @@ async def test_list_is_newest_first_with_cursor_and_status_filter(
         assert response.status_code == 422, params
 
 
-async def test_cancel_interrupts_a_running_step_within_a_second(
+async def test_cancel_interrupts_a_running_step(
     client: httpx.AsyncClient, runtime: Runtime, recorder: Recorder
 ) -> None:
     recorder.delay_s = 30
@@ -135,7 +135,8 @@ async def test_cancel_interrupts_a_running_step_within_a_second(
     async def interrupted() -> bool:
         return not runtime.executor.running
 
-    await eventually(interrupted, within_s=1.0)
+    # Long before the 30 s step would have ended by itself.
+    await eventually(interrupted, within_s=10)
     steps = {
         s["name"]: s["status"]
         for s in (await client.get(f"/api/sourcefiles/{sid}")).json()["steps"]

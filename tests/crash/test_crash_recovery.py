@@ -11,7 +11,8 @@ import pytest
 
 from tests.crash.conftest import Cluster, submit_stories
 
-pytestmark = pytest.mark.slow
+# Twenty pipelines, twice, on a shared machine: the waits inside give up first.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 STEPS = 8
 
 

@@ -18,6 +18,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from langproc.api.app import create_app
+from langproc.events import stream
+from langproc.events.stream import EventFeed, Tail
 from langproc.runtime import Runtime, build_runtime
 from tests.pipeline.conftest import NO_PROVIDERS, Recorder, diamond, make_settings
 from tests.waiting import eventually
@@ -48,6 +50,17 @@ def runtime(db_url: str, tmp_path: Path, recorder: Recorder) -> Runtime:
     return build_runtime(
         make_settings(db_url, tmp_path), graph=diamond(recorder), providers=NO_PROVIDERS
     )
+
+
+# Far above any test's deadline: an event that arrives in time was not found by polling.
+NEVER_S = 3600.0
+
+
+def without_polling(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make `runtime`'s streams learn of new events only from hub wake-ups (a local commit, or a
+    NOTIFY through its LISTEN connection): the tail and idle streams never poll."""
+    monkeypatch.setattr(stream, "RECHECK_S", NEVER_S)
+    runtime.events = EventFeed(runtime.sessions, Tail(runtime.sessions, runtime.hub, NEVER_S))
 
 
 @pytest.fixture

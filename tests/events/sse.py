@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -62,22 +64,35 @@ class SseParser:
 
 
 Until = Callable[[list[Sse]], bool]
+# How long a test waits for a stream to reach `until` or its end, keep-alive comments or not.
+STREAM_DEADLINE_S = 30.0
 
 
-async def read_async(lines: AsyncIterator[str], until: Until | None = None) -> list[Sse]:
-    """Events until `until(events)` holds, or to the end of the stream."""
+async def read_async(
+    lines: AsyncIterator[str], until: Until | None = None, within_s: float = STREAM_DEADLINE_S
+) -> list[Sse]:
+    """Events until `until(events)` holds, or to the end of the stream; fails after `within_s`
+    (a stream that should end but does not is a failure, not a hang)."""
     parser, events = SseParser(), []
-    async for line in lines:
-        event = parser.feed(line)
-        if event is not None:
-            events.append(event)
-            if until is not None and until(events):
-                break
+    try:
+        async with asyncio.timeout(within_s):
+            async for line in lines:
+                event = parser.feed(line)
+                if event is not None:
+                    events.append(event)
+                    if until is not None and until(events):
+                        break
+    except TimeoutError:
+        raise AssertionError(_stalled(within_s, until, events)) from None
     return events
 
 
-def read_sync(lines: Iterator[str], until: Until | None = None) -> list[Sse]:
-    """Events until `until(events)` holds, or to the end of the stream."""
+def read_sync(
+    lines: Iterator[str], until: Until | None = None, within_s: float = STREAM_DEADLINE_S
+) -> list[Sse]:
+    """Blocking `read_async`. The deadline is checked at each line, so a stream that sends
+    nothing at all is ended by the HTTP client's read timeout instead."""
+    deadline = time.monotonic() + within_s
     parser, events = SseParser(), []
     for line in lines:
         event = parser.feed(line)
@@ -85,7 +100,15 @@ def read_sync(lines: Iterator[str], until: Until | None = None) -> list[Sse]:
             events.append(event)
             if until is not None and until(events):
                 break
+        if time.monotonic() > deadline:
+            raise AssertionError(_stalled(within_s, until, events))
     return events
+
+
+def _stalled(within_s: float, until: Until | None, events: list[Sse]) -> str:
+    what = "the awaited events did not come" if until is not None else "the stream did not end"
+    last = events[-1].row() if events else None
+    return f"{what} within {within_s} s: {len(events)} events, the last {last}"
 
 
 def count(n: int) -> Until:

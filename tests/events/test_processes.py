@@ -3,23 +3,22 @@ separate worker, and a LISTEN connection that is killed or never opens."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from langproc.events.stream import POLL_S
 from tests.crash.conftest import Cluster, submit_stories
 from tests.events.sse import Sse, count, read_sync
 from tests.fakes.openai_server import FakeOpenAI
 from tests.paths import SAMPLES
+from tests.waiting import wait_until
 
-pytestmark = pytest.mark.slow
-T = TypeVar("T")
+# Each read has its own deadline (tests/events/sse.py); this one catches anything else.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 LISTENER = "langproc-serve-listener"
 # The server runs no steps, so every event after a sourcefile's first comes from the worker.
 NO_STEPS = {"LANGPROC_MAX_CONCURRENT_STEPS": "0"}
@@ -34,16 +33,6 @@ def cluster(pg_url: str, tmp_path: Path) -> Iterator[Cluster]:
     for process in group.processes:
         process.stop()
     fake.stop()
-
-
-def wait_for(check: Callable[[], T], within_s: float = 30.0) -> T:
-    """Poll `check` until it returns something truthy, and return that."""
-    deadline = time.monotonic() + within_s
-    while not (found := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {within_s} s")
-        time.sleep(0.05)
-    return found
 
 
 def stored(cluster: Cluster, sid: str) -> list[tuple[Any, ...]]:
@@ -64,7 +53,8 @@ def listener_pids(cluster: Cluster) -> list[int]:
 
 
 def stream(url: str, headers: dict[str, str] | None = None) -> Generator[str, None, None]:
-    """The lines of an event stream, until the caller stops or the server ends it."""
+    """The lines of an event stream, until the caller stops or the server ends it. Keep-alive
+    comments come every 15 s, so a read that takes longer means the server is stuck."""
     timeout = httpx.Timeout(10, read=30)
     with httpx.Client(timeout=timeout) as http, http.stream("GET", url, headers=headers) as r:
         assert r.status_code == 200, r.read()
@@ -91,16 +81,14 @@ def test_reconnect_after_a_server_restart_gets_exactly_the_missing_events(
 
     # The worker goes on while no server runs: these are the events the client misses.
     last = first[-1].id
-    wait_for(lambda: len([row for row in stored(cluster, sid) if row[0] > last]) >= 3)
+    wait_until(lambda: len([row for row in stored(cluster, sid) if row[0] > last]) >= 3)
     restarted = cluster.start()
     rest = read_sync(stream(restarted.url + path, headers={"Last-Event-ID": str(last)}))
 
     assert_complete(cluster, sid, first + rest)
 
 
-def test_an_event_committed_by_a_worker_reaches_a_stream_on_the_server_at_once(
-    cluster: Cluster,
-) -> None:
+def test_events_committed_by_a_worker_reach_a_stream_on_the_server(cluster: Cluster) -> None:
     server = cluster.start(**NO_STEPS, LANGPROC_DATABASE_LISTEN_URL=listen_url(cluster, LISTENER))
     [sid] = submit_stories(server, 1)
     lines = stream(f"{server.url}/api/sourcefiles/{sid}/events")
@@ -110,9 +98,6 @@ def test_an_event_committed_by_a_worker_reaches_a_stream_on_the_server_at_once(
 
     assert_complete(cluster, sid, created + live)
     assert len(live) > 10
-    slowest = max(e.latency_s for e in live)
-    # Polling alone would take up to POLL_S (1.5 s); NOTIFY takes milliseconds.
-    assert slowest < 1.0, f"{slowest:.3f} s from commit to the client"
 
 
 def test_events_still_arrive_and_the_listener_reconnects_after_it_is_killed(
@@ -120,7 +105,7 @@ def test_events_still_arrive_and_the_listener_reconnects_after_it_is_killed(
 ) -> None:
     server = cluster.start(**NO_STEPS, LANGPROC_DATABASE_LISTEN_URL=listen_url(cluster, LISTENER))
     cluster.start("worker")
-    [old] = wait_for(lambda: listener_pids(cluster))
+    [old] = wait_until(lambda: listener_pids(cluster))
     [sid] = submit_stories(server, 1)
     lines = stream(f"{server.url}/api/sourcefiles/{sid}/events")
     first = read_sync(lines, count(1))
@@ -128,7 +113,7 @@ def test_events_still_arrive_and_the_listener_reconnects_after_it_is_killed(
     rest = read_sync(lines)
 
     assert_complete(cluster, sid, first + rest)
-    [new] = wait_for(lambda: [pid for pid in listener_pids(cluster) if pid != old])
+    [new] = wait_until(lambda: [pid for pid in listener_pids(cluster) if pid != old])
     assert new != old
 
 
@@ -139,6 +124,6 @@ def test_events_arrive_by_polling_when_the_server_cannot_listen(cluster: Cluster
     [sid] = submit_stories(server, 1)
     received = read_sync(stream(f"{server.url}/api/sourcefiles/{sid}/events"))
 
+    # Within read_sync's deadline: without the tail's polling, each event would wait for an
+    # idle stream's recheck (RECHECK_S, 30 s).
     assert_complete(cluster, sid, received)
-    slowest = max(e.latency_s for e in received[1:])
-    assert slowest < POLL_S + 1.0, f"{slowest:.3f} s from commit to the client"

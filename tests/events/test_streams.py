@@ -18,11 +18,12 @@ from langproc.events.publish import publish
 from langproc.events.stream import EventFeed, Tail, open_streams
 from langproc.runtime import Runtime
 from langproc.steps.context import StepContext
-from tests.events.conftest import Served
-from tests.events.sse import Sse, Until, count, read_async
+from tests.events.conftest import Served, without_polling
+from tests.events.sse import Sse, SseParser, Until, count, read_async
 from tests.pipeline.conftest import Recorder, events_of, wait_for_status
 from tests.waiting import eventually
 
+pytestmark = pytest.mark.timeout(60)
 TEXT = {"text": "Ήταν μια φορά ένας βασιλιάς.", "language": "el"}
 Row = tuple[int, str, dict[str, Any]]
 
@@ -45,10 +46,7 @@ async def read(
     params: dict[str, Any] | None = None,
 ) -> list[Sse]:
     """The events of one connection: until `until` holds (then disconnect) or the stream ends."""
-    async with (
-        asyncio.timeout(20),
-        http.stream("GET", path, headers=headers, params=params) as response,
-    ):
+    async with http.stream("GET", path, headers=headers, params=params) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         return await read_async(response.aiter_lines(), until)
@@ -100,14 +98,15 @@ async def test_header_wins_over_the_query_parameter(
 
 
 async def test_live_events_arrive_as_they_are_committed(
-    http: httpx.AsyncClient, served: Served, recorder: Recorder
+    http: httpx.AsyncClient, served: Served, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # With polling off, the stream can end within its deadline only if each commit woke it.
+    without_polling(served.runtime, monkeypatch)
     recorder.delay_s = 0.3
     sid = await create(http)
     received = await read(http, f"/api/sourcefiles/{sid}/events")
+    assert received[-1].terminal
     assert [e.row() for e in received] == await stored(served.runtime, sid)
-    # Well under the tail's poll interval: the hub wakes the streams at commit.
-    assert max(e.latency_s for e in received) < stream.POLL_S / 2
 
 
 async def test_streams_of_all_events_and_of_each_sourcefile_side_by_side(
@@ -182,10 +181,14 @@ async def test_keep_alive_comments_are_sent(
     http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(events_routes, "KEEPALIVE_S", 0.1)
+    parser = SseParser()
     async with asyncio.timeout(5), http.stream("GET", "/api/events") as response:
         async for line in response.aiter_lines():
-            if line.startswith(":"):
+            parser.feed(line)
+            if parser.comments == 3:
                 break
+    # The stream of all events never ends: it must still be open after three comments.
+    assert parser.comments == 3, "the stream ended instead of sending keep-alive comments"
 
 
 async def test_an_open_stream_holds_no_connection_and_ends_when_deleted(
@@ -197,8 +200,7 @@ async def test_an_open_stream_holds_no_connection_and_ends_when_deleted(
     sid = await create(http)
     async with http.stream("GET", f"/api/sourcefiles/{sid}/events") as response:
         lines = response.aiter_lines()
-        async with asyncio.timeout(10):
-            assert await read_async(lines, count(1))
+        assert await read_async(lines, count(1), within_s=10)
 
         async def no_connection_held() -> bool:
             return served.runtime.db.pool.checkedout() == 0
@@ -206,8 +208,7 @@ async def test_an_open_stream_holds_no_connection_and_ends_when_deleted(
         # An open stream holds no connection (neither the request's session nor its own).
         await eventually(no_connection_held)
         assert (await http.delete(f"/api/sourcefiles/{sid}")).status_code == 204
-        async with asyncio.timeout(5):
-            await read_async(lines)
+        await read_async(lines, within_s=5)
     await eventually(streams_back_to(before))
 
 

@@ -5,6 +5,7 @@ In-process: `with FakeOpenAI() as fake:` then point the SDK at `fake.base_url`. 
     python -m tests.fakes.openai_server --port 0 --latency-ms 300 --samples DIR
 
 prints `FAKE_OPENAI_READY <base_url>` once it accepts connections and stops on SIGTERM/SIGINT.
+Answers are deterministic per request (seeded by its body and `seed`); injected faults are not.
 Control endpoints (never counted, never faulted): `GET /_stats` (the `Stats` fields as JSON),
 `POST /_faults` (see `_faults_endpoint`), `POST /_reset`, `POST /_images` (`{sha256: text}`).
 A fault's `task` matches the JSON-schema name of a chat call, `transcribe` for a call carrying an
@@ -17,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import hashlib
+import json
 import random
 import socket
 import sys
@@ -89,6 +91,8 @@ class FakeOpenAI:
         self.answer_fields: dict[str, Any] = {}
         if samples_dir is not None:
             self.register_samples(samples_dir)
+        self.seed = seed
+        # Only for injected faults, which must differ between retries of the same request.
         self.rng = random.Random(seed)
         self.requests: list[dict[str, Any]] = []  # the last 1000: {path, body, headers}
         self._forced: list[ForcedFault] = []
@@ -268,11 +272,18 @@ class FakeOpenAI:
             if endpoint == SPEECH:
                 return speech(body)
             return JSONResponse(
-                chat_completion(body, fault, self.images, self.rng, self.answer_fields)
+                chat_completion(body, fault, self.images, self.answer_rng(body), self.answer_fields)
             )
         finally:
             with self._lock:
                 self._in_flight -= 1
+
+    def answer_rng(self, body: dict[str, Any]) -> random.Random:
+        """The randomness of one answer, seeded by the request: the same request gets the same
+        answer whatever was asked before or alongside it, so a test's outcome never depends on
+        the order of concurrent calls."""
+        request = json.dumps(body, sort_keys=True, ensure_ascii=False).encode()
+        return random.Random(hashlib.sha256(request + str(self.seed).encode()).digest())
 
     @staticmethod
     async def _until_disconnected(request: Request, timeout_s: float) -> None:

@@ -26,6 +26,7 @@ from langproc.steps.context import Providers, StepContext
 from langproc.steps.models import Text
 from tests.fakes.openai_server import FakeOpenAI
 from tests.paths import SAMPLES
+from tests.waiting import eventually
 
 NO_PROVIDERS = Providers(text=None, transcriber=None, speech=None, lexicon=None)
 
@@ -125,16 +126,22 @@ async def submit(rt: Runtime, count: int = 1, owner: str = "u1") -> list[uuid.UU
 async def wait_for_status(
     rt: Runtime, ids: list[uuid.UUID], statuses: set[str], within_s: float = 20.0
 ) -> dict[uuid.UUID, str]:
-    deadline = time.monotonic() + within_s
-    while True:
+    """The status of each sourcefile once every one is in `statuses`; fails at the deadline."""
+    found: dict[uuid.UUID, str] = {}
+
+    async def reached() -> bool:
         async with rt.sessions() as session:
             rows = await session.execute(
                 select(Sourcefile.id, Sourcefile.status).where(Sourcefile.id.in_(ids))
             )
-            found = {row.id: row.status for row in rows}
-        if all(found.get(i) in statuses for i in ids) or time.monotonic() > deadline:
-            return found
-        await asyncio.sleep(0.05)
+            found.clear()
+            found.update({row.id: row.status for row in rows})
+        return all(found.get(i) in statuses for i in ids)
+
+    await eventually(
+        reached, within_s, every_s=0.05, failure=lambda: f"wanted {statuses}, found {found}"
+    )
+    return found
 
 
 async def steps_of(rt: Runtime, sourcefile_id: uuid.UUID) -> dict[str, StepRun]:

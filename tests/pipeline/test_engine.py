@@ -3,19 +3,38 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import update
 
 from langproc.db.base import utcnow
 from langproc.db.engine import session_scope
-from langproc.db.models import StepRun
+from langproc.db.models import StepRun, StepStatus
 from langproc.errors import PermanentError, TransientError
 from langproc.pipeline.engine import Outcome
+from langproc.pipeline.graph import Graph, StepSpec
 from langproc.pipeline.services import retry_sourcefile
 from langproc.providers.usage import Usage
-from langproc.runtime import Runtime
+from langproc.runtime import Runtime, build_runtime
 from langproc.steps.context import StepContext
-from tests.pipeline.conftest import Recorder, events_of, steps_of, submit, wait_for_status
+from tests.pipeline.conftest import (
+    NO_PROVIDERS,
+    Recorder,
+    events_of,
+    make_settings,
+    steps_of,
+    submit,
+    wait_for_status,
+)
+
+
+async def expire_lease(runtime: Runtime, step_run_id: int) -> None:
+    async with session_scope(runtime.sessions) as session:
+        await session.execute(
+            update(StepRun)
+            .where(StepRun.id == step_run_id)
+            .values(lease_expires_at=utcnow() - timedelta(seconds=1))
+        )
 
 
 async def test_parallel_branches_run_in_dependency_order(
@@ -59,12 +78,7 @@ async def test_stale_executor_cannot_overwrite_a_newer_attempt(runtime: Runtime)
     [sid] = await submit(runtime)
     [first] = await runtime.engine.claim(10)
     assert (first.step, first.attempt) == ("a", 1)
-    async with session_scope(runtime.sessions) as session:
-        await session.execute(
-            update(StepRun)
-            .where(StepRun.id == first.step_run_id)
-            .values(lease_expires_at=utcnow() - timedelta(seconds=1))
-        )
+    await expire_lease(runtime, first.step_run_id)
     other = type(runtime.engine)(
         sessions=runtime.sessions,
         graph=runtime.graph,
@@ -84,6 +98,42 @@ async def test_stale_executor_cannot_overwrite_a_newer_attempt(runtime: Runtime)
     assert (await steps_of(runtime, sid))["a"].output == {"text": "fresh"}
     succeeded = [e for e in await events_of(runtime, sid) if e.payload.get("status") == "succeeded"]
     assert len(succeeded) == 1
+
+
+async def test_an_executor_cannot_checkpoint_its_own_expired_attempt(runtime: Runtime) -> None:
+    """The fence checks the attempt, not only the owner: the same executor re-claimed the step
+    after its lease ran out, and the late first attempt must not overwrite the second."""
+    [sid] = await submit(runtime)
+    [first] = await runtime.engine.claim(10)
+    await expire_lease(runtime, first.step_run_id)
+    [second] = await runtime.engine.claim(10)
+    assert (second.step_run_id, second.attempt) == (first.step_run_id, 2)
+
+    stale = Outcome(StepStatus.SUCCEEDED, output={"text": "stale"})
+    fresh = Outcome(StepStatus.SUCCEEDED, output={"text": "fresh"})
+    assert await runtime.engine.checkpoint(first, stale, Usage()) is False
+    assert await runtime.engine.checkpoint(second, fresh, Usage()) is True
+    step = (await steps_of(runtime, sid))["a"]
+    assert (step.output, step.attempt) == ({"text": "fresh"}, 2)
+
+
+async def test_the_heartbeat_keeps_a_step_longer_than_its_lease(
+    db_url: str, tmp_path: Path
+) -> None:
+    recorder = Recorder(delay_s=2.5)
+    graph = Graph([StepSpec("a", recorder.step("a"))])
+    settings = make_settings(db_url, tmp_path, lease_s=1.0, heartbeat_s=0.2, poll_interval_s=0.2)
+    runtime = build_runtime(settings, graph=graph, providers=NO_PROVIDERS)
+    try:
+        await runtime.start(executor=True)
+        [sid] = await submit(runtime)
+        await wait_for_status(runtime, [sid], {"succeeded"})
+        step = (await steps_of(runtime, sid))["a"]
+    finally:
+        await runtime.stop()
+
+    assert len(recorder.spans[(sid, "a")]) == 1, "the step ran once"
+    assert step.attempt == 1
 
 
 async def test_transient_errors_retry_with_backoff_honouring_retry_after(
@@ -171,3 +221,5 @@ async def test_retry_of_named_steps_reruns_exactly_them_and_downstream(
     await wait_for_status(runtime, [sid], {"succeeded"})
     runs = {name: len(recorder.spans[(sid, name)]) for name in "abcd"}
     assert runs == {"a": 1, "b": 2, "c": 1, "d": 2}
+    # d takes b's output: its second run waits for b's second run, not for b's old status.
+    assert recorder.spans[(sid, "d")][1][0] >= recorder.spans[(sid, "b")][1][1]

@@ -25,6 +25,7 @@ def long_greek_text(words: int) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(240)
 async def test_twenty_thousand_words(sqlite_url: str, tmp_path: Path, fake_llm: FakeOpenAI) -> None:
     text = long_greek_text(20_000)
     assert len(text.split()) >= 20_000

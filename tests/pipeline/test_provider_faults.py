@@ -34,6 +34,7 @@ def _previous(events: list[Event], event: Event, status: str) -> Event:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)
 async def test_thirty_percent_transient_failures_all_succeed(
     db_url: str, tmp_path: Path, fake_llm: FakeOpenAI
 ) -> None:

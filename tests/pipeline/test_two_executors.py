@@ -12,6 +12,7 @@ from tests.pipeline.conftest import wait_for_status as wait
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(240)
 async def test_fifty_sourcefiles_on_two_executors(pg_url: str, tmp_path: Path) -> None:
     recorder = Recorder(delay_s=0.05)
     graph = diamond(recorder)
