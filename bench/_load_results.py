@@ -83,7 +83,12 @@ class RunResult:
 
     @property
     def langproc_cpu_s(self) -> float:
-        return sum(v for k, v in self.cpu_s.items() if k.startswith("langproc"))
+        """CPU of the service under test: langproc's processes, or the baseline's gunicorn."""
+        return sum(v for k, v in self.cpu_s.items() if k.startswith(("langproc", "gunicorn")))
+
+    @property
+    def cpu_ms_per_pipeline(self) -> float:
+        return self.langproc_cpu_s / self.pipelines * 1000
 
     def latencies(self, kind: str) -> list[float]:
         return [r.latency_s for r in self.requests if r.kind == kind]

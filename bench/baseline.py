@@ -29,7 +29,9 @@ from bench._harness import (
     FakeProviderProcess,
     fresh_database,
     machine_cpu,
+    own_cpu_s,
     peak_rss_mb,
+    postgres_cpu_s,
     process_cpu_s,
     say,
 )
@@ -120,9 +122,10 @@ def run_app(
     }
     app = Gunicorn(env, workdir / "gunicorn.log")
     try:
-        pids = {"gunicorn master": app.process.pid}
+        pids = {"fake provider": fake.process.pid, "gunicorn master": app.process.pid}
         pids |= {f"gunicorn worker {i}": pid for i, pid in enumerate(app.workers())}
         cpu_before = {name: process_cpu_s(pid) for name, pid in pids.items()}
+        postgres_before, client_before = postgres_cpu_s(), own_cpu_s()
         busy_before, total_before = machine_cpu()
         reader = Reader(app.url, args.get_rate, [])
         reader.start()
@@ -137,9 +140,15 @@ def run_app(
             reader.stop()
         busy_after, total_after = machine_cpu()
         result.cpu_s = {name: process_cpu_s(pid) - cpu_before[name] for name, pid in pids.items()}
+        result.cpu_s["postgres (all backends)"] = sum(
+            cpu - postgres_before.get(pid, 0.0) for pid, cpu in postgres_cpu_s().items()
+        )
+        result.cpu_s["benchmark client"] = own_cpu_s() - client_before
         result.machine_busy = (busy_after - busy_before) / (total_after - total_before)
         result.machine_busy_s = busy_after - busy_before
-        result.peak_rss_mb = {name: peak_rss_mb(pid) for name, pid in pids.items()}
+        result.peak_rss_mb = {
+            name: peak_rss_mb(pid) for name, pid in pids.items() if name.startswith("gunicorn")
+        }
         result.requests = posts + reader.samples
         result.gets_skipped = reader.skipped
         result.accepted = sum(p.status == 202 for p in posts)

@@ -253,6 +253,8 @@ def run_once(args: argparse.Namespace, pipelines: int, workdir: Path) -> RunResu
     if args.provider_limit is not None:
         extra["LANGPROC_MAX_CONCURRENT_PROVIDER_CALLS"] = str(args.provider_limit)
         result.limit_per_process = args.provider_limit
+    if args.max_steps is not None:
+        extra["LANGPROC_MAX_CONCURRENT_STEPS"] = str(args.max_steps)
     fake = FakeProviderProcess(args.latency_ms, workdir / "fake-provider.log")
     try:
         with fresh_database(args.database, args.postgres_url, workdir) as database:
@@ -345,6 +347,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--provider-limit", type=int, default=None, help="LANGPROC_MAX_CONCURRENT_PROVIDER_CALLS"
     )
+    parser.add_argument("--max-steps", type=int, default=None, help="LANGPROC_MAX_CONCURRENT_STEPS")
     parser.add_argument("--sample", type=Path, default=SAMPLES / "el-story.txt")
     parser.add_argument("--keep", action="store_true", help="keep logs and data of every run")
     parser.add_argument("--log-level", default="WARNING", help="LANGPROC_LOG_LEVEL of langproc")

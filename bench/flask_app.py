@@ -134,9 +134,11 @@ def create() -> tuple[Response, int]:
 @app.get("/api/sourcefiles/<job_id>")
 def detail(job_id: str) -> Response | tuple[Response, int]:
     with database().connect() as conn:
-        row = conn.execute(
-            text("SELECT * FROM baseline_job WHERE id = :id"), {"id": job_id}
-        ).mappings().first()
+        row = (
+            conn.execute(text("SELECT * FROM baseline_job WHERE id = :id"), {"id": job_id})
+            .mappings()
+            .first()
+        )
     if row is None:
         return jsonify({"detail": "not found"}), 404
     return jsonify(dict(row))
