@@ -58,6 +58,7 @@ from bench._load_results import (
     report,
     summary_row,
 )
+from bench._profile import Profiler
 
 MAX_GETS_IN_FLIGHT = 50
 # Below uvicorn's 5 s keep-alive, so that the client never reuses a connection the server is
@@ -271,6 +272,7 @@ def run_once(args: argparse.Namespace, pipelines: int, workdir: Path) -> RunResu
                 sessions_before = database.sessions()
                 postgres_before, client_before = postgres_cpu_s(), own_cpu_s()
                 busy_before, total_before = machine_cpu()
+                profiler = Profiler(serve.process.pid, args.profile) if args.profile else None
                 watcher = EventWatcher(serve.url) if args.events else None
                 if watcher is not None:
                     watcher.start()
@@ -286,6 +288,8 @@ def run_once(args: argparse.Namespace, pipelines: int, workdir: Path) -> RunResu
                     )  # fmt: skip
                 finally:
                     reader.stop()
+                    if profiler is not None:
+                        profiler.stop()
                     if watcher is not None:
                         watcher.stop()
                         result.event_lags_s = watcher.lags_s
@@ -348,6 +352,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--provider-limit", type=int, default=None, help="LANGPROC_MAX_CONCURRENT_PROVIDER_CALLS"
     )
     parser.add_argument("--max-steps", type=int, default=None, help="LANGPROC_MAX_CONCURRENT_STEPS")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="record serve with py-spy during the run into this file (collapsed stacks)",
+    )
     parser.add_argument("--sample", type=Path, default=SAMPLES / "el-story.txt")
     parser.add_argument("--keep", action="store_true", help="keep logs and data of every run")
     parser.add_argument("--log-level", default="WARNING", help="LANGPROC_LOG_LEVEL of langproc")

@@ -10,7 +10,7 @@ database, uploads sent 16 at a time:
 4. `langproc serve`, provider 2000 ms (a real model's pace), 20 reads/s and the stream.
 
 langproc runs with `LANGPROC_MAX_CONCURRENT_PROVIDER_CALLS` and `LANGPROC_MAX_CONCURRENT_STEPS`
-at `--provider-limit` (64): the baseline bounds nothing and had up to ~80 calls in flight, so the
+at `--provider-limit` (48): the baseline bounds nothing and had up to ~80 calls in flight, so the
 default limit of 8 would measure the limit, not langproc. Then it prints each goal's figure beside
 its target and the baseline's figure. Figures only: exits 1 when something broke, never on time.
 
@@ -120,7 +120,7 @@ def goal_rows(base: Run, loaded: Run, quiet: Run, slow: Run) -> list[list[str]]:
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--pipelines", type=int, default=200)
-    parser.add_argument("--provider-limit", type=int, default=64)
+    parser.add_argument("--provider-limit", type=int, default=48)
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES, help="an admin database")
     return parser.parse_args(argv)
 
