@@ -75,8 +75,7 @@ CREATE_BODY = {
 
 
 async def _read(session: Session, sourcefile: Any) -> dict[str, Any]:
-    runs = await reads.step_runs(session, [sourcefile.id])
-    return await reads.detail(session, sourcefile, runs[sourcefile.id])
+    return await reads.detail(session, sourcefile.id, sourcefile.owner)
 
 
 @router.post(
@@ -217,7 +216,7 @@ async def list_sourcefiles(
 async def get_sourcefile(
     sourcefile_id: uuid.UUID, session: Session, owner: Owner
 ) -> dict[str, Any]:
-    return await _read(session, await services.get_owned(session, sourcefile_id, owner))
+    return await reads.detail(session, sourcefile_id, owner)
 
 
 @router.post(
