@@ -31,6 +31,16 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for reads. On Postgres each statement runs on its own (autocommit): no BEGIN
+    and COMMIT round trips around a GET; its statements read the steps before the results, and a
+    step's results commit with its status, so an answer never shows a result without its step."""
+    async with get_runtime(request).sessions() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        yield session
+
+
 bearer = HTTPBearer(
     scheme_name="bearer",
     bearerFormat="JWT",
@@ -130,5 +140,6 @@ def _verify(request: Request, settings: Settings, token: str) -> dict[str, Any]:
 
 
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+ReadSession = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 Owner = Annotated[str, Depends(get_owner)]
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]
