@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from langproc.db.engine import autocommit_scope
 from langproc.errors import SigningKeysUnavailable, Unauthorized
 from langproc.runtime import Runtime
 from langproc.settings import AuthMode, Settings
@@ -35,9 +36,7 @@ async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A session for reads. On Postgres each statement runs on its own (autocommit): no BEGIN
     and COMMIT round trips around a GET; its statements read the steps before the results, and a
     step's results commit with its status, so an answer never shows a result without its step."""
-    async with get_runtime(request).sessions() as session:
-        if session.get_bind().dialect.name == "postgresql":
-            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    async with autocommit_scope(get_runtime(request).sessions) as session:
         yield session
 
 

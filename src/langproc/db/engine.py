@@ -98,3 +98,16 @@ async def session_scope(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
     """The one place outside requests that commits: commit on success, roll back on error."""
     async with factory() as session, session.begin():
         yield session
+
+
+@asynccontextmanager
+async def autocommit_scope(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
+    """For statements that each stand alone (reads, an idempotent insert): on Postgres with no
+    BEGIN and COMMIT round trips around them; on SQLite in one transaction, as usual."""
+    async with factory() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            yield session
+        else:
+            async with session.begin():
+                yield session
