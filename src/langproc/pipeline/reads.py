@@ -27,6 +27,7 @@ SUMMARY_COLUMNS = (
     SOURCEFILE.c.title,
     SOURCEFILE.c.language,
     SOURCEFILE.c.native_language,
+    SOURCEFILE.c.level,
     SOURCEFILE.c.kind,
     SOURCEFILE.c.status,
     SOURCEFILE.c.created_at,
@@ -96,7 +97,13 @@ async def detail(session: AsyncSession, sourcefile_id: uuid.UUID, owner: str) ->
                 Audio.__table__.c.sourcefile_id == sid
             )
         )
-        audio = {a.sentence_position: audio_url(a.id) for a in audio_rows}
+        # Audio only from a finished step: a re-run's sentences never get the old ones' audio.
+        audio = {
+            a.sentence_position: audio_url(a.id)
+            for a in audio_rows
+            if (a.sentence_position is None and "speak_text" in done)
+            or (a.sentence_position is not None and "speak_sentences" in done)
+        }
     return {
         **summary(row, {"completed": len(done), "total": len(runs)}),
         "steps": [_step(r) for r in runs],
