@@ -10,7 +10,7 @@ DEBIAN_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-ell tesseract-o
 	tesseract-ocr-spa tesseract-ocr-deu espeak-ng postgresql-client chromium fonts-dejavu-core
 PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test lint check-system system-deps clean client-types screenshot
+.PHONY: run test lint bench check-system system-deps clean client-types screenshot
 
 run: $(STAMP) check-system
 	$(BIN)/langproc serve
@@ -20,6 +20,11 @@ test: $(STAMP) check-system $(NODE_STAMP) lint
 		export LANGPROC_TEST_DATABASE_URL="$(PG_URL)"; fi; \
 	$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "no tests ran"; exit 1; fi; exit $$status
+
+# The speed goals beside the Flask fire-and-forget baseline (PostgreSQL on 127.0.0.1:5432).
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.goals
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -178,6 +178,12 @@ class Database:
             self._pg = psycopg.connect(sync.render_as_string(hide_password=False), autocommit=True)
         return self._pg.execute(sql).fetchall()
 
+    def execute(self, sql: str) -> None:
+        """Run a statement that returns no rows (Postgres only)."""
+        self.query("SELECT 1")
+        assert self._pg is not None
+        self._pg.execute(sql)
+
     def sessions(self) -> int | None:
         """Connections opened to this Postgres database so far (PostgreSQL 14+)."""
         if self.kind != "postgres":
@@ -334,3 +340,14 @@ def source_version() -> str:
     except OSError:
         return "unknown"
     return f"{commit or 'unknown'}{f' + {len(changed)} changed files in src/' if changed else ''}"
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The peak resident set size of a live process (VmHWM), in MiB; nan once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")

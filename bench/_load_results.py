@@ -54,6 +54,9 @@ class RunResult:
     logs: LogSummary | None = None
     limit_per_process: int = DEFAULT_PROVIDER_LIMIT
     latency_ms: float = 100.0
+    event_lags_s: list[float] = field(default_factory=list)
+    event_errors: list[str] = field(default_factory=list)
+    peak_rss_mb: dict[str, float] = field(default_factory=dict)
 
     @property
     def calls(self) -> int:
@@ -80,7 +83,12 @@ class RunResult:
 
     @property
     def langproc_cpu_s(self) -> float:
-        return sum(v for k, v in self.cpu_s.items() if k.startswith("langproc"))
+        """CPU of the service under test: langproc's processes, or the baseline's gunicorn."""
+        return sum(v for k, v in self.cpu_s.items() if k.startswith(("langproc", "gunicorn")))
+
+    @property
+    def cpu_ms_per_pipeline(self) -> float:
+        return self.langproc_cpu_s / self.pipelines * 1000
 
     def latencies(self, kind: str) -> list[float]:
         return [r.latency_s for r in self.requests if r.kind == kind]
@@ -108,6 +116,8 @@ class RunResult:
             found.append(f"{len(other)} answers with a 3xx/4xx status")
         if self.step_failures:
             found.append(f"failed steps: {self.step_failures[:5]}")
+        if self.event_errors:
+            found.append(f"the event stream broke: {self.event_errors[:3]}")
         if self.logs and self.logs.lines_by_level.get("error", 0):
             found.append(f"{self.logs.lines_by_level['error']} error log lines")
         return found
@@ -161,6 +171,15 @@ def report(result: RunResult) -> None:
         latency_row(result, "post", "POST /api/sourcefiles"),
         latency_row(result, "detail", "GET /api/sourcefiles/{id}"),
         latency_row(result, "list", "GET /api/sourcefiles"),
+        [
+            "event lag, commit -> SSE client",
+            f"p50 {ms(percentile(result.event_lags_s, 50))}, "
+            f"p99 {ms(percentile(result.event_lags_s, 99))} (n={len(result.event_lags_s)})",
+        ],
+        [
+            "peak RSS",
+            ", ".join(f"{k} {v:.0f} MiB" for k, v in result.peak_rss_mb.items()) or "n/a",
+        ],
         [
             "pipeline latency, created -> done",
             f"p50 {percentile(result.pipeline_latency_s, 50):.2f} s, "

@@ -2,7 +2,7 @@
 (plus optional `langproc worker`s) on a fresh database, against the fake provider answering in
 100 ms, while a second client keeps reading the API.
 
-    .venv/bin/python -m bench.engine_load                       # 150 pipelines on Postgres
+    .venv/bin/python -m bench.engine_load                       # 200 pipelines on Postgres
     .venv/bin/python -m bench.engine_load --pipelines 100,150,200
     .venv/bin/python -m bench.engine_load --database sqlite
     .venv/bin/python -m bench.engine_load --workers 2
@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 from tests.paths import SAMPLES
 
+from bench._events import EventWatcher
 from bench._harness import (
     DEFAULT_POSTGRES,
     Database,
@@ -37,6 +38,7 @@ from bench._harness import (
     fresh_database,
     machine_cpu,
     own_cpu_s,
+    peak_rss_mb,
     percentile,
     postgres_cpu_s,
     process_cpu_s,
@@ -56,6 +58,7 @@ from bench._load_results import (
     report,
     summary_row,
 )
+from bench._profile import Profiler
 
 MAX_GETS_IN_FLIGHT = 50
 # Below uvicorn's 5 s keep-alive, so that the client never reuses a connection the server is
@@ -146,32 +149,42 @@ class Reader(threading.Thread):
             self.samples.extend(await asyncio.gather(*pending))
 
 
-def terminal_count(database: Database) -> dict[str, int]:
+def terminal_count(database: Database, table: str = "sourcefile") -> dict[str, int]:
     return {str(s): int(n) for s, n in database.query(
-        "SELECT status, count(*) FROM sourcefile GROUP BY status"
+        f"SELECT status, count(*) FROM {table} GROUP BY status"
     )}  # fmt: skip
 
 
 async def submit_and_wait(
-    url: str, texts: list[str], database: Database, reader: Reader, timeout_s: float
+    url: str,
+    texts: list[str],
+    database: Database,
+    reader: Reader,
+    timeout_s: float,
+    concurrency: int,
+    table: str = "sourcefile",
 ) -> tuple[list[Request], float, bool]:
-    limits = httpx.Limits(max_connections=len(texts), keepalive_expiry=KEEPALIVE_S)
+    """POST every text, `concurrency` at a time, then wait until `table` shows them all done."""
+    limits = httpx.Limits(max_connections=concurrency, keepalive_expiry=KEEPALIVE_S)
+    slots = asyncio.Semaphore(concurrency)
+
+    async def post(client: httpx.AsyncClient, text: str) -> Request:
+        async with slots:
+            request = await timed(
+                client, "post", "POST", "/api/sourcefiles", json={"text": text, "language": "el"}
+            )
+        if request.kind.startswith("post:"):
+            reader.ids.append(request.kind.split(":", 1)[1])
+        return request
+
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
         start = time.perf_counter()
-        posts = await asyncio.gather(
-            *(
-                timed(
-                    client, "post", "POST", "/api/sourcefiles", json={"text": t, "language": "el"}
-                )
-                for t in texts
-            )
-        )
-    accepted = [p.kind.split(":", 1)[1] for p in posts if p.kind.startswith("post:")]
-    reader.ids.extend(accepted)
+        posts = await asyncio.gather(*(post(client, t) for t in texts))
+    accepted = [p for p in posts if p.kind.startswith("post:")]
     deadline = start + timeout_s
     finished = False
     while time.perf_counter() < deadline:
-        counts = await asyncio.to_thread(terminal_count, database)
+        counts = await asyncio.to_thread(terminal_count, database, table)
         if sum(counts.get(s, 0) for s in TERMINAL) >= len(accepted):
             finished = True
             break
@@ -241,6 +254,8 @@ def run_once(args: argparse.Namespace, pipelines: int, workdir: Path) -> RunResu
     if args.provider_limit is not None:
         extra["LANGPROC_MAX_CONCURRENT_PROVIDER_CALLS"] = str(args.provider_limit)
         result.limit_per_process = args.provider_limit
+    if args.max_steps is not None:
+        extra["LANGPROC_MAX_CONCURRENT_STEPS"] = str(args.max_steps)
     fake = FakeProviderProcess(args.latency_ms, workdir / "fake-provider.log")
     try:
         with fresh_database(args.database, args.postgres_url, workdir) as database:
@@ -257,17 +272,33 @@ def run_once(args: argparse.Namespace, pipelines: int, workdir: Path) -> RunResu
                 sessions_before = database.sessions()
                 postgres_before, client_before = postgres_cpu_s(), own_cpu_s()
                 busy_before, total_before = machine_cpu()
+                profiler = Profiler(serve.process.pid, args.profile) if args.profile else None
+                watcher = EventWatcher(serve.url) if args.events else None
+                if watcher is not None:
+                    watcher.start()
+                    watcher.connected.wait(30)
                 reader = Reader(serve.url, args.get_rate, [])
                 reader.start()
                 try:
                     posts, result.wall_s, result.finished = asyncio.run(
                         submit_and_wait(
                             serve.url, stories(pipelines, args.sample), database, reader,
-                            args.timeout,
+                            args.timeout, args.submit_concurrency,
                         )
                     )  # fmt: skip
                 finally:
                     reader.stop()
+                    if profiler is not None:
+                        profiler.stop()
+                    if watcher is not None:
+                        watcher.stop()
+                        result.event_lags_s = watcher.lags_s
+                        result.event_errors = watcher.errors
+                result.peak_rss_mb = {
+                    name: peak_rss_mb(pid)
+                    for name, pid in pids.items()
+                    if name.startswith("langproc")
+                }
                 busy_after, total_after = machine_cpu()
                 result.cpu_s = {
                     name: process_cpu_s(pid) - cpu_before[name] for name, pid in pids.items()
@@ -300,16 +331,32 @@ def run_once(args: argparse.Namespace, pipelines: int, workdir: Path) -> RunResu
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument(
-        "--pipelines", default="150", help="pipelines at once; a comma list runs each in turn"
+        "--pipelines", default="200", help="pipelines at once; a comma list runs each in turn"
     )
     parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--workers", type=int, default=0, help="extra `langproc worker`s")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES, help="an admin database")
     parser.add_argument("--latency-ms", type=float, default=100.0, help="fake provider latency")
     parser.add_argument("--get-rate", type=float, default=20.0, help="reader GETs per second")
+    parser.add_argument(
+        "--submit-concurrency", type=int, default=16, help="uploads in flight at once"
+    )
+    parser.add_argument(
+        "--no-events",
+        dest="events",
+        action="store_false",
+        help="do not follow GET /api/events (no event lag figure)",
+    )
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per run at most")
     parser.add_argument(
         "--provider-limit", type=int, default=None, help="LANGPROC_MAX_CONCURRENT_PROVIDER_CALLS"
+    )
+    parser.add_argument("--max-steps", type=int, default=None, help="LANGPROC_MAX_CONCURRENT_STEPS")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="record serve with py-spy during the run into this file (collapsed stacks)",
     )
     parser.add_argument("--sample", type=Path, default=SAMPLES / "el-story.txt")
     parser.add_argument("--keep", action="store_true", help="keep logs and data of every run")

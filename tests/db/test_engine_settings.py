@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
+from langproc.db import engine as engine_module
 from langproc.db.engine import create_engine
 from langproc.settings import Settings
 
@@ -40,3 +42,23 @@ async def test_a_plain_postgres_url_gets_the_async_driver(tmp_path: Path) -> Non
 async def test_sqlite_is_the_default_under_the_data_dir(tmp_path: Path) -> None:
     settings = Settings(_env_file=None, data_dir=tmp_path, database_url=None)  # type: ignore[call-arg]
     assert settings.effective_database_url == f"sqlite+aiosqlite:///{tmp_path / 'langproc.db'}"
+
+
+async def test_a_connection_the_server_closed_while_idle_is_replaced(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restarted server (or a pooler) drops idle connections: the next checkout must not fail."""
+    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 0.0)
+    settings = Settings(_env_file=None, data_dir=tmp_path, database_url=pg_url)  # type: ignore[call-arg]
+    engine, admin = create_engine(settings), create_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            pid = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar()
+        async with admin.connect() as other:
+            killed = await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            assert killed.scalar() is True
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT pg_backend_pid()"))).scalar() != pid
+    finally:
+        await engine.dispose()
+        await admin.dispose()

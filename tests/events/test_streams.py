@@ -138,7 +138,7 @@ async def test_a_stream_sees_only_its_owners_events(
     # The local user's events went by; the intruder's own event is the first it gets.
     async with session_scope(runtime.sessions) as session:
         await publish(
-            session, sourcefile_id=uuid.uuid4(), owner="intruder", type="sourcefile", payload={}
+            session, sourcefile_id=uuid.uuid4(), owner="intruder", events=[("sourcefile", {})]
         )
     runtime.hub.notify()
     async with asyncio.timeout(5):

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import anyio
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from langproc.db.engine import autocommit_scope
 from langproc.errors import SigningKeysUnavailable, Unauthorized
 from langproc.runtime import Runtime
 from langproc.settings import AuthMode, Settings
@@ -27,6 +29,14 @@ def get_runtime(request: Request) -> Runtime:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed when the route returns, before the response."""
     async with get_runtime(request).sessions() as session, session.begin():
+        yield session
+
+
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for reads. On Postgres each statement runs on its own (autocommit): no BEGIN
+    and COMMIT round trips around a GET; its statements read the steps before the results, and a
+    step's results commit with its status, so an answer never shows a result without its step."""
+    async with autocommit_scope(get_runtime(request).sessions) as session:
         yield session
 
 
@@ -52,7 +62,12 @@ def jwks_client(url: str) -> jwt.PyJWKClient:
     return jwt.PyJWKClient(url, lifespan=300, cooldown_duration=1.0, timeout=5.0)
 
 
-def get_owner(
+async def _runtime(request: Request) -> Runtime:
+    # A coroutine, so that FastAPI does not hand it to a worker thread on every request.
+    return get_runtime(request)
+
+
+async def get_owner(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     access_token: Annotated[str | None, Depends(query_token)],
@@ -68,7 +83,12 @@ def get_owner(
         raise Unauthorized(
             "missing credentials: send Authorization: Bearer <JWT> (or ?access_token= on streams)"
         )
-    subject = _verify(request, settings, token).get("sub")
+    if settings.jwks_url:
+        # Fetching the key set is blocking network I/O: off the event loop.
+        claims = await anyio.to_thread.run_sync(_verify, request, settings, token)
+    else:
+        claims = _verify(request, settings, token)
+    subject = claims.get("sub")
     if not isinstance(subject, str) or not subject.strip():
         raise Unauthorized("the token's `sub` claim is empty: it does not name a user")
     return subject
@@ -119,5 +139,6 @@ def _verify(request: Request, settings: Settings, token: str) -> dict[str, Any]:
 
 
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+ReadSession = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 Owner = Annotated[str, Depends(get_owner)]
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from langproc.db.engine import SessionFactory, session_scope
+from langproc.db.engine import SessionFactory, autocommit_scope
 from langproc.db.models import CacheEntry
 
 
@@ -15,13 +15,13 @@ class DbResultCache:
         self.sessions = sessions
 
     async def get(self, key: str) -> bytes | None:
-        async with self.sessions() as session:
+        async with autocommit_scope(self.sessions) as session:
             return (
                 await session.execute(select(CacheEntry.value).where(CacheEntry.key == key))
             ).scalar_one_or_none()
 
     async def put(self, key: str, value: bytes) -> None:
-        async with session_scope(self.sessions) as session:
+        async with autocommit_scope(self.sessions) as session:
             dialect = session.get_bind().dialect.name
             insert = pg_insert if dialect == "postgresql" else sqlite_insert
             await session.execute(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -18,6 +20,13 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from langproc.settings import Settings
 
 SessionFactory = async_sessionmaker[AsyncSession]
+# asyncpg's prepared statements per connection (SQLAlchemy's default is 100): the engine's and
+# the reads' statements (IN lists of every length among them) all fit, so none is re-prepared.
+STATEMENT_CACHE_SIZE = 500
+# A connection idle this long is checked before use (a restarted server or a pooler that
+# closed it); one in constant use is not.
+PING_AFTER_IDLE_S = 2.0
+_IDLE_SINCE = "langproc_idle_since"
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -31,17 +40,39 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # so that two writers queue on the busy timeout instead of failing to upgrade a lock.
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    connect_args: dict[str, Any] = {}
+    connect_args: dict[str, Any] = {"prepared_statement_cache_size": STATEMENT_CACHE_SIZE}
     if not settings.database_statement_cache:
         connect_args["statement_cache_size"] = 0
         connect_args["prepared_statement_cache_size"] = 0
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
-        pool_pre_ping=True,
+        # Most recently used first: under load a few hot connections serve everything (and
+        # skip the ping below); the rest stay idle.
+        pool_use_lifo=True,
         connect_args=connect_args,
     )
+    event.listen(engine.sync_engine.pool, "checkin", _checked_in)
+    event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)
+    return engine
+
+
+def _checked_in(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info[_IDLE_SINCE] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+    """`pool_pre_ping` for connections idle a while only: its ping costs three round trips
+    (BEGIN, `;`, ROLLBACK), paid on every checkout it would be a third of a short transaction's."""
+    idle_since = record.info.get(_IDLE_SINCE)
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as exc:
+        # The pool drops this connection and checks out (or opens) another.
+        raise DisconnectionError(f"the connection is gone: {exc}") from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -67,3 +98,16 @@ async def session_scope(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
     """The one place outside requests that commits: commit on success, roll back on error."""
     async with factory() as session, session.begin():
         yield session
+
+
+@asynccontextmanager
+async def autocommit_scope(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
+    """For statements that each stand alone (reads, an idempotent insert): on Postgres with no
+    BEGIN and COMMIT round trips around them; on SQLite in one transaction, as usual."""
+    async with factory() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            yield session
+        else:
+            async with session.begin():
+                yield session

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from langproc.db.base import utcnow
@@ -27,15 +28,17 @@ async def publish(
     *,
     sourcefile_id: uuid.UUID,
     owner: str,
-    type: str,
-    payload: dict[str, Any],
+    events: Sequence[tuple[str, dict[str, Any]]],
 ) -> None:
-    """Append an event in the session's transaction; call it last, just before commit.
+    """Append a sourcefile's events (type, payload) in the session's transaction, in one
+    statement; call it last, just before commit.
 
     On Postgres a transaction-scoped advisory lock makes event-writing transactions commit in
     id order, so a reader that has seen id N never later finds a committed id below N; NOTIFY is
     delivered at commit.
     """
+    if not events:
+        return
     at = utcnow()
     # The lock and the NOTIFY are needed once per transaction, however many events it appends.
     transaction = session.get_transaction()
@@ -45,8 +48,16 @@ async def publish(
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENT_LOCK_KEY})
         await session.execute(text(f"NOTIFY {CHANNEL}"))
     session.info[_PUBLISHED_IN] = transaction
-    data = {"sourcefile_id": str(sourcefile_id), **payload, "at": iso(at)}
-    session.add(
-        Event(sourcefile_id=sourcefile_id, owner=owner, type=type, payload=data, created_at=at)
-    )
-    await session.flush()
+    stamp = {"at": iso(at)}
+    rows = [
+        {
+            "sourcefile_id": sourcefile_id,
+            "owner": owner,
+            "type": type_,
+            "payload": {"sourcefile_id": str(sourcefile_id), **payload, **stamp},
+            "created_at": at,
+        }
+        for type_, payload in events
+    ]
+    # In the order given, so that ids follow it (one multi-row INSERT, not one per event).
+    await session.execute(insert(Event).values(rows))

@@ -27,7 +27,7 @@ from typing import Any, ParamSpec, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from langproc.db.engine import SessionFactory
+from langproc.db.engine import SessionFactory, autocommit_scope
 from langproc.db.models import Event, Sourcefile, SourcefileStatus
 from langproc.events.hub import Hub
 
@@ -157,7 +157,7 @@ class Tail:
                     await self._dirty.wait()
 
     async def _start(self) -> None:
-        async with self._sessions() as session:
+        async with autocommit_scope(self._sessions) as session:
             newest = int(await session.scalar(select(func.max(Event.id))) or 0)
         self.window = Window(newest, newest)
         self._advanced.notify()
@@ -165,7 +165,7 @@ class Tail:
     async def _read(self) -> bool:
         """Read what was committed since the last read; True when a full page came back."""
         upto = self.window.upto
-        async with self._sessions() as session:
+        async with autocommit_scope(self._sessions) as session:
             rows = await session.execute(
                 _events().where(Event.id > upto).order_by(Event.id).limit(PAGE_SIZE)
             )
@@ -253,12 +253,12 @@ class EventFeed:
         query = _events().where(Event.owner == owner, Event.id > position)
         if sourcefile_id is not None:
             query = query.where(Event.sourcefile_id == sourcefile_id)
-        async with self._sessions() as session:
+        async with autocommit_scope(self._sessions) as session:
             rows = await session.execute(query.order_by(Event.id).limit(PAGE_SIZE))
             return [StoredEvent(*row) for row in rows]
 
     async def _status(self, owner: str, sourcefile_id: uuid.UUID) -> str | None:
-        async with self._sessions() as session:
+        async with autocommit_scope(self._sessions) as session:
             return await session.scalar(
                 select(Sourcefile.status).where(
                     Sourcefile.id == sourcefile_id, Sourcefile.owner == owner

@@ -1,96 +1,117 @@
-"""Read views of sourcefiles: status, steps, and the results that exist so far."""
+"""Read views of sourcefiles: status, steps, and the results that exist so far.
+
+Core statements of the columns a view shows, never ORM objects: a read builds no identity map
+and loads no output it does not serve (`step_run.output` of the words step can be large)."""
 
 from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import and_, case, func, null, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer
 
 from langproc.db.base import utcnow
 from langproc.db.models import DONE_STEP_STATUSES, Event, Sourcefile, StepRun, StepStatus
 from langproc.db.results import Audio, Lemma, Phrase, Sentence, WordForm
-from langproc.errors import InvalidInput
+from langproc.errors import InvalidInput, NotFound
+
+SOURCEFILE = Sourcefile.__table__
+STEP_RUN = StepRun.__table__
+# Columns of a sourcefile that its views show (never the uploaded text itself).
+SUMMARY_COLUMNS = (
+    SOURCEFILE.c.id,
+    SOURCEFILE.c.title,
+    SOURCEFILE.c.language,
+    SOURCEFILE.c.native_language,
+    SOURCEFILE.c.level,
+    SOURCEFILE.c.kind,
+    SOURCEFILE.c.status,
+    SOURCEFILE.c.created_at,
+    SOURCEFILE.c.updated_at,
+)
+# The step outputs a detail view shows as they are; the other results come from their tables.
+TEXT_STEPS = ("transcribe", "translate")
+DONE = [str(s) for s in DONE_STEP_STATUSES]
 
 
-async def step_runs(
-    session: AsyncSession, sourcefile_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, list[StepRun]]:
-    """The step rows of each sourcefile, without their (possibly large) outputs."""
-    rows = (
-        await session.execute(
-            select(StepRun)
-            .where(StepRun.sourcefile_id.in_(sourcefile_ids))
-            .options(defer(StepRun.output))
-            .order_by(StepRun.id)
+def summary(row: Mapping[Any, Any], progress: dict[str, int]) -> dict[str, Any]:
+    return {**row, "progress": progress}
+
+
+async def detail(session: AsyncSession, sourcefile_id: uuid.UUID, owner: str) -> dict[str, Any]:
+    """Everything about one sourcefile (SPEC §4): its steps and the results that exist; another
+    owner's sourcefile is as unknown as a missing one."""
+    found = (
+        (
+            await session.execute(
+                select(*SUMMARY_COLUMNS, SOURCEFILE.c.owner).where(SOURCEFILE.c.id == sourcefile_id)
+            )
         )
-    ).scalars()
-    grouped: dict[uuid.UUID, list[StepRun]] = {i: [] for i in sourcefile_ids}
-    for run in rows:
-        grouped[run.sourcefile_id].append(run)
-    return grouped
-
-
-async def _progress(
-    session: AsyncSession, sourcefile_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, dict[str, int]]:
-    done = func.count().filter(StepRun.status.in_(DONE_STEP_STATUSES))
-    rows = await session.execute(
-        select(StepRun.sourcefile_id, done.label("completed"), func.count().label("total"))
-        .where(StepRun.sourcefile_id.in_(sourcefile_ids))
-        .group_by(StepRun.sourcefile_id)
+        .mappings()
+        .first()
     )
-    return {r.sourcefile_id: {"completed": r.completed, "total": r.total} for r in rows}
-
-
-def summary(sourcefile: Sourcefile, progress: dict[str, int]) -> dict[str, Any]:
-    return {
-        "id": sourcefile.id,
-        "title": sourcefile.title,
-        "language": sourcefile.language,
-        "native_language": sourcefile.native_language,
-        "level": sourcefile.level,
-        "kind": sourcefile.kind,
-        "status": sourcefile.status,
-        "created_at": sourcefile.created_at,
-        "updated_at": sourcefile.updated_at,
-        "progress": progress,
-    }
-
-
-async def detail(
-    session: AsyncSession, sourcefile: Sourcefile, runs: list[StepRun]
-) -> dict[str, Any]:
-    """Everything about one sourcefile (SPEC §4): its steps and the results that exist."""
-    sid = sourcefile.id
-    done = {r.step for r in runs if r.status in DONE_STEP_STATUSES}
+    if found is None or found["owner"] != owner:
+        raise NotFound(f"no sourcefile with id {sourcefile_id}")
+    row = {k: v for k, v in found.items() if k != "owner"}
+    sid = sourcefile_id
+    runs = (
+        (
+            await session.execute(
+                select(
+                    STEP_RUN.c.step,
+                    STEP_RUN.c.status,
+                    STEP_RUN.c.attempt,
+                    STEP_RUN.c.started_at,
+                    STEP_RUN.c.finished_at,
+                    STEP_RUN.c.next_attempt_at,
+                    STEP_RUN.c.error_type,
+                    STEP_RUN.c.error_message,
+                    STEP_RUN.c.error_retryable,
+                    STEP_RUN.c.usage,
+                    # The text steps' outputs come along; no other (possibly large) output does.
+                    case((STEP_RUN.c.step.in_(TEXT_STEPS), STEP_RUN.c.output), else_=null()).label(
+                        "output"
+                    ),
+                )
+                .where(STEP_RUN.c.sourcefile_id == sid)
+                .order_by(STEP_RUN.c.id)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    done = {r["step"] for r in runs if r["status"] in DONE_STEP_STATUSES}
+    texts = {r["step"]: r["output"] or {} for r in runs if r["step"] in TEXT_STEPS}
     usage: dict[str, int] = {}
     for run in runs:
-        for key, value in (run.usage or {}).items():
+        for key, value in (run["usage"] or {}).items():
             usage[key] = usage.get(key, 0) + int(value)
-    texts = await _outputs(session, sid, ["transcribe", "translate"])
     audio = {}
     if done & {"speak_text", "speak_sentences"}:
+        audio_rows = await session.execute(
+            select(Audio.__table__.c.id, Audio.__table__.c.sentence_position).where(
+                Audio.__table__.c.sourcefile_id == sid
+            )
+        )
         # Audio only from a finished step: a re-run's sentences never get the old ones' audio.
         audio = {
             a.sentence_position: audio_url(a.id)
-            for a in await session.scalars(select(Audio).where(Audio.sourcefile_id == sid))
+            for a in audio_rows
             if (a.sentence_position is None and "speak_text" in done)
             or (a.sentence_position is not None and "speak_sentences" in done)
         }
-    progress = {"completed": len(done), "total": len(runs)}
     return {
-        **summary(sourcefile, progress),
+        **summary(row, {"completed": len(done), "total": len(runs)}),
         "steps": [_step(r) for r in runs],
         "text": texts.get("transcribe", {}).get("text"),
         "translation": texts.get("translate", {}).get("translation"),
         "words": await _rows(session, WordForm, sid) if "extract_words" in done else [],
         "phrases": await _rows(session, Phrase, sid) if "extract_phrases" in done else [],
-        "lemmas": await _lemmas(session, sourcefile) if "describe_lemmas" in done else [],
+        "lemmas": await _lemmas(session, sid, row["language"]) if "describe_lemmas" in done else [],
         "sentences": [
             {**sentence, "audio_url": audio.get(sentence["position"])}
             for sentence in (
@@ -102,57 +123,46 @@ async def detail(
     }
 
 
-async def _outputs(
-    session: AsyncSession, sid: uuid.UUID, steps: list[str]
-) -> dict[str, dict[str, Any]]:
-    rows = await session.execute(
-        select(StepRun.step, StepRun.output).where(
-            StepRun.sourcefile_id == sid, StepRun.step.in_(steps)
-        )
-    )
-    return {r.step: r.output or {} for r in rows}
-
-
-def _step(run: StepRun) -> dict[str, Any]:
+def _step(run: Mapping[Any, Any]) -> dict[str, Any]:
     error = None
-    if run.error_type:
+    if run["error_type"]:
         error = {
-            "type": run.error_type,
-            "message": run.error_message,
-            "retryable": bool(run.error_retryable),
+            "type": run["error_type"],
+            "message": run["error_message"],
+            "retryable": bool(run["error_retryable"]),
         }
     return {
-        "name": run.step,
-        "status": run.status,
-        "attempts": run.attempt,
-        "started_at": run.started_at,
-        "finished_at": run.finished_at,
-        "next_attempt_at": run.next_attempt_at,
+        "name": run["step"],
+        "status": run["status"],
+        "attempts": run["attempt"],
+        "started_at": run["started_at"],
+        "finished_at": run["finished_at"],
+        "next_attempt_at": run["next_attempt_at"],
         "error": error,
     }
 
 
 async def _rows(
-    session: AsyncSession, table: type[WordForm | Phrase | Sentence], sid: uuid.UUID
+    session: AsyncSession, model: type[WordForm | Phrase | Sentence], sid: uuid.UUID
 ) -> list[dict[str, Any]]:
-    rows = await session.scalars(
-        select(table).where(table.sourcefile_id == sid).order_by(table.position)
+    table = model.__table__
+    rows = await session.execute(
+        select(table).where(table.c.sourcefile_id == sid).order_by(table.c.position)
     )
-    return [{c.key: getattr(row, c.key) for c in table.__table__.columns} for row in rows]
+    return [dict(row) for row in rows.mappings()]
 
 
-async def _lemmas(session: AsyncSession, sourcefile: Sourcefile) -> list[dict[str, Any]]:
-    """The shared lemmas of this sourcefile's words, in the order the words come."""
-    pairs = select(WordForm.lemma, WordForm.part_of_speech).where(
-        WordForm.sourcefile_id == sourcefile.id
-    )
-    rows = await session.scalars(
-        select(Lemma).where(
-            Lemma.language == sourcefile.language,
-            tuple_(Lemma.lemma, Lemma.part_of_speech).in_(pairs),
+async def _lemmas(session: AsyncSession, sid: uuid.UUID, language: str) -> list[dict[str, Any]]:
+    """The shared lemmas of this sourcefile's words."""
+    words, lemma = WordForm.__table__, Lemma.__table__
+    pairs = select(words.c.lemma, words.c.part_of_speech).where(words.c.sourcefile_id == sid)
+    rows = await session.execute(
+        select(lemma).where(
+            lemma.c.language == language,
+            tuple_(lemma.c.lemma, lemma.c.part_of_speech).in_(pairs),
         )
     )
-    return [{c.key: getattr(row, c.key) for c in Lemma.__table__.columns} for row in rows]
+    return [dict(row) for row in rows.mappings()]
 
 
 def audio_url(audio_id: uuid.UUID) -> str:
@@ -181,29 +191,39 @@ async def list_sourcefiles(
     """A page of the owner's sourcefiles, newest first, the cursor of the next page, and the id
     of the owner's latest event (to follow changes from this listing on)."""
     last_event_id = await session.scalar(select(func.max(Event.id)).where(Event.owner == owner))
-    query = select(Sourcefile).where(Sourcefile.owner == owner)
+    steps = STEP_RUN.c
+    completed = (
+        select(func.count())
+        .where(steps.sourcefile_id == SOURCEFILE.c.id, steps.status.in_(DONE))
+        .scalar_subquery()
+    )
+    total = select(func.count()).where(steps.sourcefile_id == SOURCEFILE.c.id).scalar_subquery()
+    query = select(*SUMMARY_COLUMNS, completed.label("completed"), total.label("total")).where(
+        SOURCEFILE.c.owner == owner
+    )
     if status is not None:
-        query = query.where(Sourcefile.status == status)
+        query = query.where(SOURCEFILE.c.status == status)
     if cursor is not None:
         created, ident = decode_cursor(cursor)
         query = query.where(
             or_(
-                Sourcefile.created_at < created,
-                and_(Sourcefile.created_at == created, Sourcefile.id < ident),
+                SOURCEFILE.c.created_at < created,
+                and_(SOURCEFILE.c.created_at == created, SOURCEFILE.c.id < ident),
             )
         )
-    page = list(
-        (
-            await session.execute(
-                query.order_by(Sourcefile.created_at.desc(), Sourcefile.id.desc()).limit(limit + 1)
-            )
-        ).scalars()
-    )
+    query = query.order_by(SOURCEFILE.c.created_at.desc(), SOURCEFILE.c.id.desc())
+    page = (await session.execute(query.limit(limit + 1))).mappings().all()
     more = len(page) > limit
     page = page[:limit]
-    progress = await _progress(session, [s.id for s in page])
-    items = [summary(s, progress[s.id]) for s in page]
-    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
+    items = [
+        {
+            **{c.key: row[c.key] for c in SUMMARY_COLUMNS},
+            "progress": {"completed": row["completed"], "total": row["total"]},
+        }
+        for row in page
+    ]
+    last = page[-1] if page else None
+    next_cursor = encode_cursor(last["created_at"], last["id"]) if more and last else None
     return {"items": items, "next_cursor": next_cursor, "last_event_id": last_event_id or 0}
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from langproc.db.engine import SessionFactory
+from langproc.db.engine import SessionFactory, autocommit_scope
 from langproc.db.models import Sourcefile
 from langproc.db.results import Audio, Lemma, Phrase, Sentence, SentenceLemma, WordForm
 from langproc.steps import models
@@ -160,7 +160,7 @@ class StoredLemmas:
         )
         if by_llm:
             query = query.where(Lemma.described.is_(True))
-        async with self.sessions() as session:
+        async with autocommit_scope(self.sessions) as session:
             rows = (await session.execute(query)).scalars().all()
         return {
             (row.lemma, row.part_of_speech): models.Lemma(

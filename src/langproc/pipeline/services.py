@@ -59,17 +59,20 @@ async def create_sourcefile(session: AsyncSession, graph: Graph, new: NewSourcef
         idempotency_key=new.idempotency_key,
         level=new.level,
     )
-    try:
-        async with session.begin_nested():
-            session.add(sourcefile)
-            await session.flush()
-    except IntegrityError:
-        if new.idempotency_key is None:
-            raise
-        existing = await _by_idempotency_key(session, new.owner, new.idempotency_key)
-        if existing is None:
-            raise
-        return existing
+    if new.idempotency_key is None:
+        session.add(sourcefile)
+        await session.flush()
+    else:
+        # A savepoint (two more round trips) only where a concurrent repeat can collide.
+        try:
+            async with session.begin_nested():
+                session.add(sourcefile)
+                await session.flush()
+        except IntegrityError:
+            existing = await _by_idempotency_key(session, new.owner, new.idempotency_key)
+            if existing is None:
+                raise
+            return existing
     session.add_all(
         StepRun(
             sourcefile_id=sourcefile.id,

@@ -121,11 +121,4 @@ async def settle(
         sourcefile.status = status
         events.append(("sourcefile", {"status": str(status), "progress": progress}))
     await session.flush()
-    for type_, payload in events:
-        await publish(
-            session,
-            sourcefile_id=sourcefile.id,
-            owner=sourcefile.owner,
-            type=type_,
-            payload=payload,
-        )
+    await publish(session, sourcefile_id=sourcefile.id, owner=sourcefile.owner, events=events)

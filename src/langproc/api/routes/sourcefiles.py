@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from langproc.api.deps import Owner, RuntimeDep, Session
+from langproc.api.deps import Owner, ReadSession, RuntimeDep, Session
 from langproc.api.schemas import (
     LANGUAGE_ENUM,
     LEVEL_DESCRIPTION,
@@ -83,8 +83,7 @@ CREATE_BODY = {
 
 
 async def _read(session: Session, sourcefile: Any) -> dict[str, Any]:
-    runs = await reads.step_runs(session, [sourcefile.id])
-    return await reads.detail(session, sourcefile, runs[sourcefile.id])
+    return await reads.detail(session, sourcefile.id, sourcefile.owner)
 
 
 @router.post(
@@ -205,7 +204,7 @@ def _title(title: str | None, filename: str | None = None) -> str | None:
     responses=error_responses(401, (422, "A bad `status`, `limit` or `cursor`."), 503),
 )
 async def list_sourcefiles(
-    session: Session,
+    session: ReadSession,
     owner: Owner,
     status: Annotated[
         SourcefileStatus | None, Query(description="Only sourcefiles in this state.")
@@ -226,9 +225,9 @@ async def list_sourcefiles(
     responses=ERRORS,
 )
 async def get_sourcefile(
-    sourcefile_id: uuid.UUID, session: Session, owner: Owner
+    sourcefile_id: uuid.UUID, session: ReadSession, owner: Owner
 ) -> dict[str, Any]:
-    return await _read(session, await services.get_owned(session, sourcefile_id, owner))
+    return await reads.detail(session, sourcefile_id, owner)
 
 
 @router.post(

@@ -1,0 +1,28 @@
+"""The provider result cache's rows: stored at once, read back, a second store is harmless."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from langproc.db.cache import DbResultCache
+from langproc.db.engine import create_engine, create_session_factory
+from langproc.settings import Settings
+
+
+async def test_a_stored_result_is_read_back_from_another_connection(
+    db_url: str, tmp_path: Path
+) -> None:
+    settings = Settings(_env_file=None, data_dir=tmp_path, database_url=db_url)  # type: ignore[call-arg]
+    writer_engine, reader_engine = create_engine(settings), create_engine(settings)
+    try:
+        writer = DbResultCache(create_session_factory(writer_engine))
+        reader = DbResultCache(create_session_factory(reader_engine))
+        assert await reader.get("k1") is None
+        await writer.put("k1", b"first")
+        # Committed as it returns: another process's cache sees it at once.
+        assert await reader.get("k1") == b"first"
+        await writer.put("k1", b"second")  # a race between two executors: the first one stays
+        assert await reader.get("k1") == b"first"
+    finally:
+        await writer_engine.dispose()
+        await reader_engine.dispose()
