@@ -12,6 +12,7 @@ import anyio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from langproc.blobs import FilesystemBlobStore
+from langproc.db.blobs import BlobCollector, DbBlobRegistry
 from langproc.db.cache import DbResultCache
 from langproc.db.engine import SessionFactory, create_engine, create_session_factory
 from langproc.events.hub import Hub
@@ -47,6 +48,7 @@ class Runtime:
     executor: Executor
     run_blocking: Callable[..., Any]
     events: EventFeed
+    collector: BlobCollector
     listener: PgListener | None = None
     executor_started: bool = field(default=False)
 
@@ -55,10 +57,12 @@ class Runtime:
             self.listener.start()
         if executor:
             self.executor.start()
+            self.collector.start()
             self.executor_started = True
 
     async def stop(self) -> None:
         if self.executor_started:
+            await self.collector.stop()
             await self.executor.stop(self.settings.shutdown_grace_s)
         if self.listener is not None:
             await self.listener.stop()
@@ -72,11 +76,11 @@ def build_runtime(
 ) -> Runtime:
     db = create_engine(settings)
     sessions = create_session_factory(db)
-    blobs = FilesystemBlobStore(settings.data_dir / "blobs")
+    blobs = FilesystemBlobStore(settings.data_dir / "blobs", DbBlobRegistry(sessions))
     hub = Hub()
     run_blocking = make_run_blocking(anyio.CapacityLimiter(settings.max_blocking_threads))
     graph = graph or LANGUAGE_GRAPH
-    providers = providers or build_providers(settings, run_blocking, DbResultCache(sessions))
+    providers = providers or build_providers(settings, run_blocking, DbResultCache(sessions), blobs)
     engine = Engine(
         sessions=sessions,
         graph=graph,
@@ -97,6 +101,23 @@ def build_runtime(
         listen_url = settings.database_listen_url or settings.effective_database_url
         listener = PgListener(asyncpg_dsn(listen_url), hub)
     events = EventFeed(sessions, Tail(sessions, hub))
+    collector = BlobCollector(
+        sessions,
+        blobs,
+        delay_s=settings.blob_collect_delay_s,
+        interval_s=settings.blob_collect_interval_s,
+    )
     return Runtime(
-        settings, db, sessions, blobs, hub, graph, engine, executor, run_blocking, events, listener
+        settings,
+        db,
+        sessions,
+        blobs,
+        hub,
+        graph,
+        engine,
+        executor,
+        run_blocking,
+        events,
+        collector,
+        listener,
     )
