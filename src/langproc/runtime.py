@@ -71,6 +71,16 @@ class Runtime:
         await self.db.dispose()
 
 
+def _check_collect_delay(settings: Settings, graph: Graph) -> None:
+    # A step's files are in use from the moment it stores them until its checkpoint names them.
+    longest = max(graph[name].timeout_s for name in graph.names)
+    if settings.blob_collect_delay_s <= longest:
+        raise ValueError(
+            f"LANGPROC_BLOB_COLLECT_DELAY_S is {settings.blob_collect_delay_s:g} s: it must be "
+            f"longer than the longest step timeout ({longest:g} s)"
+        )
+
+
 def build_runtime(
     settings: Settings, *, graph: Graph | None = None, providers: Providers | None = None
 ) -> Runtime:
@@ -80,6 +90,7 @@ def build_runtime(
     hub = Hub()
     run_blocking = make_run_blocking(anyio.CapacityLimiter(settings.max_blocking_threads))
     graph = graph or LANGUAGE_GRAPH
+    _check_collect_delay(settings, graph)
     providers = providers or build_providers(settings, run_blocking, DbResultCache(sessions), blobs)
     engine = Engine(
         sessions=sessions,
