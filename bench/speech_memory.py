@@ -39,7 +39,7 @@ def long_text(chars: int) -> str:
 
 async def measure(chars: int, data_dir: Path) -> None:
     url = f"sqlite+aiosqlite:///{data_dir / 'langproc.db'}"
-    upgrade(url)
+    await asyncio.to_thread(upgrade, url)
     settings = Settings(_env_file=None, data_dir=data_dir, database_url=url)  # type: ignore[call-arg]
     runtime = build_runtime(settings)
     text = long_text(chars)
