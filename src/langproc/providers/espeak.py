@@ -135,7 +135,7 @@ def encode_mp3(wav: Path) -> bytes:
         encoder.set_bit_rate(MP3_KBPS)
         encoder.set_in_sample_rate(reader.getframerate())
         encoder.set_channels(reader.getnchannels())
-        encoder.set_quality(5)
+        encoder.set_quality(7)  # "fast": the same size at a constant bitrate, half the CPU
         mp3 = bytearray()
         read = 0
         while frames := reader.readframes(_BLOCK_FRAMES):
