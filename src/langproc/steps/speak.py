@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from langproc.errors import PermanentError, StepSkipped
 from langproc.providers.ports import AUDIO_SUFFIXES, SpeechSynthesizer
 from langproc.steps.context import StepContext
@@ -45,12 +47,21 @@ async def speak_sentences(ctx: StepContext) -> SentenceAudios:
     sentences = ctx.output_of("generate_sentences", Sentences)
     if sentences is None or not sentences.sentences:
         raise StepSkipped("there are no sentences to speak")
-    items = []
-    for index, sentence in enumerate(sentences.sentences):
-        audio = await speech.speak(sentence.sentence, ctx.source.language)
+
+    async def spoken(index: int, text: str) -> SentenceAudio:
+        audio = await speech.speak(text, ctx.source.language)
         key = await ctx.blobs.store(audio.data, AUDIO_SUFFIXES.get(audio.content_type, ""))
-        stored = Audio(
-            blob_key=key, content_type=audio.content_type, characters=len(sentence.sentence)
-        )
-        items.append(SentenceAudio(sentence_index=index, audio=stored))
-    return SentenceAudios(items=items)
+        stored = Audio(blob_key=key, content_type=audio.content_type, characters=len(text))
+        return SentenceAudio(sentence_index=index, audio=stored)
+
+    # All at once: the provider's own limit bounds how many calls are in flight. The first
+    # failure cancels the rest and is raised as itself, for the engine to classify.
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [
+                group.create_task(spoken(index, sentence.sentence))
+                for index, sentence in enumerate(sentences.sentences)
+            ]
+    except ExceptionGroup as failures:
+        raise failures.exceptions[0] from None
+    return SentenceAudios(items=[task.result() for task in tasks])

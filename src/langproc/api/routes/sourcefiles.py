@@ -14,6 +14,8 @@ from starlette.datastructures import UploadFile
 from langproc.api.deps import Owner, RuntimeDep, Session
 from langproc.api.schemas import (
     LANGUAGE_ENUM,
+    LEVEL_DESCRIPTION,
+    LEVEL_ENUM,
     RetryRequest,
     SourcefileCreate,
     SourcefileList,
@@ -23,7 +25,7 @@ from langproc.api.schemas import (
 from langproc.db.models import SourcefileKind, SourcefileStatus
 from langproc.errors import InvalidInput, UnsupportedMediaType
 from langproc.pipeline import reads, services
-from langproc.pipeline.intake import check_language, check_text, check_upload
+from langproc.pipeline.intake import check_language, check_level, check_text, check_upload
 from langproc.runtime import Runtime
 
 router = APIRouter(prefix="/api/sourcefiles", tags=["sourcefiles"])
@@ -65,6 +67,12 @@ CREATE_BODY = {
                             "description": "Default: en.",
                             "examples": ["en"],
                             **LANGUAGE_ENUM,
+                        },
+                        "level": {
+                            "type": "string",
+                            "description": LEVEL_DESCRIPTION,
+                            "examples": ["B1"],
+                            **LEVEL_ENUM,
                         },
                     },
                 }
@@ -141,6 +149,7 @@ async def _from_json(request: Request, runtime: Runtime, owner: str) -> services
         title=_title(body.title),
         text=check_text(body.text, settings),
         content_type="text/plain",
+        level=check_level(body.level),
     )
 
 
@@ -158,6 +167,7 @@ async def _from_form(request: Request, runtime: Runtime, owner: str) -> services
     native = check_language(
         fields.get("native_language", settings.default_native_language), "native_language"
     )
+    level = check_level(fields.get("level"))
     intake = await check_upload(data, filename, settings, runtime.run_blocking)
     blob_key = await runtime.blobs.put(intake.data) if intake.data is not None else None
     return services.NewSourcefile(
@@ -169,6 +179,7 @@ async def _from_form(request: Request, runtime: Runtime, owner: str) -> services
         text=intake.text,
         blob_key=blob_key,
         content_type=intake.content_type,
+        level=level,
     )
 
 

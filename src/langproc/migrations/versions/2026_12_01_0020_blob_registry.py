@@ -1,7 +1,7 @@
 """blob registry: stored files, what uses them, and cached speech by file
 
 Revision ID: 3b7f2c9d1e60
-Revises: 5e1c0a7d2b94
+Revises: 3b7d9e2c4a61
 Create Date: 2026-12-01 00:00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from langproc.db.base import UTCDateTime
 
 revision = "3b7f2c9d1e60"
-down_revision = "5e1c0a7d2b94"
+down_revision = "3b7d9e2c4a61"
 branch_labels = None
 depends_on = None
 
