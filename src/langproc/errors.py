@@ -10,6 +10,7 @@ LangprocError
 ├── UnsupportedMediaType (415)
 ├── Unauthorized (401)
 ├── DatabaseUnavailable (503)
+├── StoredFileGone (503)      a stored file was collected before the row using it committed
 └── StepError                 raised by steps and providers, never rendered by the API
     ├── TransientError        retried with backoff (rate limits, 5xx, timeouts, bad output)
     ├── PermanentError        fails the step at once with a message a user can act on
@@ -62,6 +63,10 @@ class Unauthorized(LangprocError):
 
 
 class DatabaseUnavailable(LangprocError):
+    status_code = 503
+
+
+class StoredFileGone(LangprocError):
     status_code = 503
 
 

@@ -13,6 +13,7 @@ import anyio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from langproc.blobs import FilesystemBlobStore
+from langproc.db.blobs import BlobCollector, DbBlobRegistry
 from langproc.db.cache import DbResultCache
 from langproc.db.engine import SessionFactory, create_engine, create_session_factory
 from langproc.events.hub import Hub
@@ -68,6 +69,7 @@ class Runtime:
     executor: Executor
     run_blocking: Callable[..., Any]
     events: EventFeed
+    collector: BlobCollector
     listener: PgListener | None = None
     executor_started: bool = field(default=False)
 
@@ -76,10 +78,12 @@ class Runtime:
             self.listener.start()
         if executor:
             self.executor.start()
+            self.collector.start()
             self.executor_started = True
 
     async def stop(self) -> None:
         if self.executor_started:
+            await self.collector.stop()
             await self.executor.stop(self.settings.shutdown_grace_s)
         if self.listener is not None:
             await self.listener.stop()
@@ -88,16 +92,27 @@ class Runtime:
         await self.db.dispose()
 
 
+def _check_collect_delay(settings: Settings, graph: Graph) -> None:
+    # A step's files are in use from the moment it stores them until its checkpoint names them.
+    longest = max(graph[name].timeout_s for name in graph.names)
+    if settings.blob_collect_delay_s <= longest:
+        raise ValueError(
+            f"LANGPROC_BLOB_COLLECT_DELAY_S is {settings.blob_collect_delay_s:g} s: it must be "
+            f"longer than the longest step timeout ({longest:g} s)"
+        )
+
+
 def build_runtime(
     settings: Settings, *, graph: Graph | None = None, providers: Providers | None = None
 ) -> Runtime:
     db = create_engine(settings)
     sessions = create_session_factory(db)
-    blobs = FilesystemBlobStore(settings.data_dir / "blobs")
+    blobs = FilesystemBlobStore(settings.data_dir / "blobs", DbBlobRegistry(sessions))
     hub = Hub()
     run_blocking = make_run_blocking(anyio.CapacityLimiter(settings.max_blocking_threads))
     graph = graph or LANGUAGE_GRAPH
-    providers = providers or build_providers(settings, run_blocking, DbResultCache(sessions))
+    _check_collect_delay(settings, graph)
+    providers = providers or build_providers(settings, run_blocking, DbResultCache(sessions), blobs)
     engine = Engine(
         sessions=sessions,
         graph=graph,
@@ -118,6 +133,23 @@ def build_runtime(
         listen_url = settings.database_listen_url or settings.effective_database_url
         listener = PgListener(asyncpg_dsn(listen_url), hub)
     events = EventFeed(sessions, Tail(sessions, hub))
+    collector = BlobCollector(
+        sessions,
+        blobs,
+        delay_s=settings.blob_collect_delay_s,
+        interval_s=settings.blob_collect_interval_s,
+    )
     return Runtime(
-        settings, db, sessions, blobs, hub, graph, engine, executor, run_blocking, events, listener
+        settings,
+        db,
+        sessions,
+        blobs,
+        hub,
+        graph,
+        engine,
+        executor,
+        run_blocking,
+        events,
+        collector,
+        listener,
     )

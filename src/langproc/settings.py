@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     heartbeat_s: float = Field(default=1.0, gt=0)
     poll_interval_s: float = 5.0
     shutdown_grace_s: float = Field(default=15.0, ge=0)
+    # A stored file no row uses is deleted once nobody touched it for this long; it must be
+    # longer than any step's timeout (checked at start-up).
+    blob_collect_delay_s: float = Field(default=3600.0, gt=0)
+    blob_collect_interval_s: float = Field(default=600.0, gt=0)
 
     max_upload_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 40_000_000

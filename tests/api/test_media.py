@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import tracemalloc
 import uuid
 
 import httpx
@@ -11,6 +12,7 @@ import pytest
 from PIL import Image
 
 from langproc.api.ranges import ByteRange, RangeNotSatisfiable, parse_range
+from langproc.runtime import Runtime
 
 
 def _png() -> bytes:
@@ -92,6 +94,32 @@ async def test_byte_ranges(client: httpx.AsyncClient) -> None:
     changed = await client.get(url, headers={"Range": "bytes=0-9", "If-Range": '"old"'})
     assert changed.status_code == 200
     assert changed.content == data
+
+
+async def test_a_range_or_a_304_reads_only_what_it_sends(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    sid = await _upload(client, _png())
+    url = f"/api/sourcefiles/{sid}/image"
+    etag = (await client.get(url)).headers["etag"]
+    # The stored file becomes 64 MiB (sparse: nothing is written) under the same key.
+    size = 64 * 1024 * 1024
+    with runtime.blobs.path(etag.strip('"')).open("r+b") as file:
+        file.truncate(size)
+    tracemalloc.start()
+    try:
+        head = await client.get(url, headers={"Range": "bytes=0-1023"})
+        tail = await client.get(url, headers={"Range": "bytes=-1024"})
+        cached = await client.get(url, headers={"If-None-Match": etag})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert head.status_code == 206
+    assert head.headers["content-range"] == f"bytes 0-1023/{size}"
+    assert len(head.content) == 1024
+    assert tail.content == bytes(1024)
+    assert cached.status_code == 304
+    assert peak < 4 * 1024 * 1024, f"{peak:,} bytes allocated to send 2 KiB"
 
 
 async def test_no_image_for_text_unknown_or_malformed_ids(client: httpx.AsyncClient) -> None:

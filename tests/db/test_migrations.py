@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from langproc.db.base import Base
 from langproc.db.migrate import downgrade, is_at_head, upgrade
 
-TABLES = {"sourcefile", "step_run", "event", "cache_entry", "alembic_version"} | {
+TABLES = {"sourcefile", "step_run", "event", "cache_entry", "blob", "alembic_version"} | {
     "word_form",
     "lemma",
     "phrase",

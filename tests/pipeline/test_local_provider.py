@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import io
-import wave
+from datetime import timedelta
 from pathlib import Path
 
+from langproc.db.base import utcnow
 from langproc.steps.text import normalize_text
+from tests.mp3 import mp3_duration
 from tests.paths import SAMPLES
 from tests.pipeline.conftest import make_settings, serving
 
@@ -53,27 +54,36 @@ async def test_a_greek_page_offline(sqlite_url: str, tmp_path: Path) -> None:
 
     assert audio is not None
     assert audio.status_code == 200
-    assert audio.headers["content-type"] == "audio/wav"
-    with wave.open(io.BytesIO(audio.content)) as spoken:
-        assert spoken.getnframes() / spoken.getframerate() > 3.0
+    assert audio.headers["content-type"] == "audio/mpeg"
+    assert mp3_duration(audio.content) > 3.0
     assert head.status_code == 206
     assert head.content == audio.content[:100]
     assert head.headers["content-range"] == f"bytes 0-99/{len(audio.content)}"
 
 
-async def test_delete_removes_audio_files_no_one_else_uses(sqlite_url: str, tmp_path: Path) -> None:
+async def test_a_deleted_texts_audio_is_collected_after_the_delay(
+    sqlite_url: str, tmp_path: Path
+) -> None:
     settings = make_settings(sqlite_url, tmp_path, provider="local")
     story = (SAMPLES / "es-story.txt").read_text()
     async with serving(settings) as service:
         keep = await service.finished(await service.submit_text(story, "es"))
         gone = await service.finished(await service.submit_text(story + "\n\nFin.", "es"))
-        blobs = service.runtime.blobs
-        files_before = {p.name for p in blobs.root.rglob("*") if p.is_file()}
+        keep_key = (await service.http.get(keep["audio_url"])).headers["etag"].strip('"')
+        gone_key = (await service.http.get(gone["audio_url"])).headers["etag"].strip('"')
+        blobs, collector = service.runtime.blobs, service.runtime.collector
         assert (await service.http.delete(f"/api/sourcefiles/{gone['id']}")).status_code == 204
         removed = await service.http.get(gone["audio_url"])
+        kept_at_once = blobs.path(gone_key).exists()
+        await collector.collect_once()
+        kept_within_delay = blobs.path(gone_key).exists()
+        later = utcnow() + timedelta(seconds=settings.blob_collect_delay_s + 1)
+        await collector.collect_once(now=later)
         kept = await service.http.get(keep["audio_url"])
-        files_after = {p.name for p in blobs.root.rglob("*") if p.is_file()}
 
     assert removed.status_code == 404
+    assert kept_at_once, "a request never unlinks a file"
+    assert kept_within_delay, "the collector waits for the safety delay"
+    assert not blobs.path(gone_key).exists(), "the deleted text's own audio is collected"
+    assert blobs.path(keep_key).exists()
     assert kept.status_code == 200
-    assert len(files_before - files_after) == 1, "the deleted text's own audio file is gone"

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import io
 import wave
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio.to_thread
 import pytest
 
 from langproc.errors import PermanentError
-from langproc.providers.espeak import EspeakSpeech, fix_wav_sizes, parse_voices
+from langproc.providers.espeak import EspeakSpeech, encode_mp3, parse_voices
 from langproc.providers.usage import Usage, current_usage
+from tests.mp3 import mp3_duration
 
 T = TypeVar("T")
 
@@ -52,19 +53,18 @@ def test_voices_are_chosen_by_language_and_priority() -> None:
         ("de", "Die Kinder spielen im Garten."),
     ],
 )
-async def test_speech_is_a_valid_wav_and_counted(language: str, text: str) -> None:
+async def test_speech_is_compressed_mp3_and_counted(language: str, text: str) -> None:
     usage = Usage()
     token = current_usage.set(usage)
     try:
         audio = await EspeakSpeech(run_blocking).speak(text, language)
     finally:
         current_usage.reset(token)
-    assert audio.content_type == "audio/wav"
-    with wave.open(io.BytesIO(audio.data), "rb") as reader:
-        frames = reader.getnframes()
-        duration = frames / reader.getframerate()
-        assert len(reader.readframes(frames)) == frames * reader.getsampwidth()
+    assert audio.content_type == "audio/mpeg"
+    duration = mp3_duration(audio.data)
     assert 0.5 < duration < 10
+    # 48 kbit/s: a tenth of what the 22.05 kHz 16-bit WAV of the same speech would take.
+    assert len(audio.data) < duration * 22050 * 2 / 6
     assert usage.tts_characters == len(text)
 
 
@@ -91,16 +91,14 @@ async def test_missing_binary_says_how_to_install_it() -> None:
         await speech.speak("hello", "en")
 
 
-def test_wav_placeholder_sizes_are_replaced() -> None:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as writer:
+def test_encoding_reads_the_wav_espeak_wrote(tmp_path: Path) -> None:
+    wav = tmp_path / "speech.wav"
+    with wave.open(str(wav), "wb") as writer:
         writer.setnchannels(1)
         writer.setsampwidth(2)
         writer.setframerate(22050)
-        writer.writeframes(b"\x01\x00" * 100)
-    broken = bytearray(out.getvalue())
-    broken[4:8] = broken[40:44] = (0x7FFFF000).to_bytes(4, "little")
-    with wave.open(io.BytesIO(fix_wav_sizes(bytes(broken))), "rb") as reader:
-        assert reader.getnframes() == 100
-    with pytest.raises(PermanentError):
-        fix_wav_sizes(b"ID3 not a wav")
+        writer.writeframes(b"\x01\x00" * 22050 * 2)
+    assert 1.9 < mp3_duration(encode_mp3(wav)) < 2.2
+    wav.write_bytes(b"ID3 not a wav")
+    with pytest.raises(PermanentError, match="did not produce a WAV"):
+        encode_mp3(wav)

@@ -19,8 +19,16 @@ class NoCache:
     async def get(self, key: str) -> bytes | None:
         return None
 
-    async def put(self, key: str, value: bytes) -> None:
+    async def put(self, key: str, value: bytes, blob_key: str | None = None) -> None:
         return None
+
+
+class NoFiles:
+    async def put(self, data: bytes, suffix: str = "") -> str:
+        raise AssertionError("not stored in these tests")
+
+    async def get(self, key: str) -> bytes:
+        raise FileNotFoundError(key)
 
 
 def _settings(tmp_path: Path, **values: Any) -> Settings:
@@ -28,7 +36,9 @@ def _settings(tmp_path: Path, **values: Any) -> Settings:
 
 
 def _build(settings: Settings) -> Any:
-    return build_providers(settings, make_run_blocking(anyio.CapacityLimiter(1)), NoCache())
+    return build_providers(
+        settings, make_run_blocking(anyio.CapacityLimiter(1)), NoCache(), NoFiles()
+    )
 
 
 async def test_auto_without_a_key_is_local(tmp_path: Path, monkeypatch: Any) -> None:

@@ -1,15 +1,22 @@
 """Serving immutable blobs over HTTP: strong ETags, `If-None-Match`, `If-Range` and single
-byte ranges (RFC 9110 §13-14), shared by the image and audio routes."""
+byte ranges (RFC 9110 §13-14), shared by the image and audio routes.
+
+The bytes are streamed from the file in blocks after the route has returned (and its database
+session is closed): a range reads only its bytes, and a 304 does not open the file.
+"""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import anyio
 from fastapi import Response
+from starlette.responses import StreamingResponse
 
 from langproc.api.schemas import ErrorResponse
 
@@ -18,6 +25,7 @@ IMMUTABLE = "private, max-age=31536000, immutable"
 _RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)", re.IGNORECASE)
 # Positions beyond any blob we store; longer digit strings mean the same and skip int()'s limit.
 _HUGE = 10**18
+_BLOCK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -73,8 +81,8 @@ def _tags(header: str) -> list[str]:
     return [tag.strip().removeprefix("W/") for tag in header.split(",")]
 
 
-def blob_response(
-    data: bytes,
+async def blob_response(
+    path: Path,
     *,
     media_type: str,
     etag: str,
@@ -83,7 +91,8 @@ def blob_response(
     if_none_match: str | None = None,
     cache_control: str = IMMUTABLE,
 ) -> Response:
-    """200, 206, 304 or 416 for `data`, whose content never changes under `etag` (unquoted)."""
+    """200, 206, 304 or 416 for the file at `path`, whose content never changes under `etag`
+    (unquoted). A missing file raises `FileNotFoundError`."""
     quoted = f'"{etag}"'
     headers = {"ETag": quoted, "Cache-Control": cache_control, "Accept-Ranges": "bytes"}
     if if_none_match is not None and (
@@ -93,26 +102,42 @@ def blob_response(
     # If-Range uses the strong comparison: a weak or different validator means "send it all".
     if if_range is not None and if_range.strip() != quoted:
         range_header = None
+    size = (await anyio.Path(path).stat()).st_size
     try:
-        byte_range = parse_range(range_header, len(data))
+        byte_range = parse_range(range_header, size)
     except RangeNotSatisfiable:
-        detail = {
-            "detail": f"the range {range_header!r} is outside the {len(data)} bytes of this file"
-        }
+        detail = {"detail": f"the range {range_header!r} is outside the {size} bytes of this file"}
         return Response(
             json.dumps(detail),
             status_code=416,
             media_type="application/json",
-            headers={**headers, "Content-Range": f"bytes */{len(data)}"},
+            headers={**headers, "Content-Range": f"bytes */{size}"},
         )
+    status = 200
     if byte_range is None:
-        return Response(data, media_type=media_type, headers=headers)
-    return Response(
-        data[byte_range.start : byte_range.end + 1],
-        status_code=206,
+        byte_range = ByteRange(0, size - 1)
+    else:
+        status = 206
+        headers["Content-Range"] = byte_range.content_range(size)
+    length = byte_range.end + 1 - byte_range.start
+    headers["Content-Length"] = str(length)
+    return StreamingResponse(
+        _read(path, byte_range.start, length),
+        status_code=status,
         media_type=media_type,
-        headers={**headers, "Content-Range": byte_range.content_range(len(data))},
+        headers=headers,
     )
+
+
+async def _read(path: Path, start: int, length: int) -> AsyncIterator[bytes]:
+    async with await anyio.open_file(path, "rb") as file:
+        await file.seek(start)
+        while length > 0:
+            block = await file.read(min(_BLOCK, length))
+            if not block:
+                return
+            length -= len(block)
+            yield block
 
 
 def range_responses(media_types: Iterable[str], what: str) -> dict[int | str, dict[str, Any]]:

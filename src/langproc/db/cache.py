@@ -6,7 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from langproc.db.engine import SessionFactory, autocommit_scope
+from langproc.db.blobs import retain
+from langproc.db.engine import SessionFactory, autocommit_scope, session_scope
 from langproc.db.models import CacheEntry
 
 
@@ -20,10 +21,15 @@ class DbResultCache:
                 await session.execute(select(CacheEntry.value).where(CacheEntry.key == key))
             ).scalar_one_or_none()
 
-    async def put(self, key: str, value: bytes) -> None:
-        async with autocommit_scope(self.sessions) as session:
+    async def put(self, key: str, value: bytes, blob_key: str | None = None) -> None:
+        # One transaction: the entry and the mark that keeps its file are written together.
+        async with session_scope(self.sessions) as session:
             dialect = session.get_bind().dialect.name
             insert = pg_insert if dialect == "postgresql" else sqlite_insert
+            if blob_key is not None:
+                await retain(session, [blob_key])
             await session.execute(
-                insert(CacheEntry).values(key=key, value=value).on_conflict_do_nothing()
+                insert(CacheEntry)
+                .values(key=key, value=value, blob_key=blob_key)
+                .on_conflict_do_nothing()
             )

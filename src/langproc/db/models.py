@@ -1,4 +1,4 @@
-"""The tables: a sourcefile, its step runs, and the event log."""
+"""The tables: a sourcefile, its step runs, the event log, the result cache and stored files."""
 
 from __future__ import annotations
 
@@ -54,6 +54,7 @@ class Sourcefile(Base):
     __table_args__ = (
         UniqueConstraint("owner", "idempotency_key"),
         Index("ix_sourcefile_owner_created", "owner", "created_at"),
+        Index("ix_sourcefile_blob_key", "blob_key"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -138,4 +139,20 @@ class CacheEntry(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[bytes] = mapped_column(LargeBinary)
+    # The stored file the result lives in (speech), kept as long as the entry.
+    blob_key: Mapped[str | None] = mapped_column(String(200), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Blob(Base):
+    """A stored file; it is collected once no row uses its key and it was not touched lately.
+
+    The rows that use a key (`sourcefile.blob_key`, `audio.blob_key`, `cache_entry.blob_key`)
+    are its references: they are derived, never counted, so a cascade cannot miscount them.
+    """
+
+    __tablename__ = "blob"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # When a writer last relied on the file; the collector waits a safety delay after it.
+    touched_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

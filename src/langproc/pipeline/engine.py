@@ -251,7 +251,7 @@ class Engine:
             source=source,
             providers=self.providers,
             outputs={need: outputs.get((sourcefile.id, need)) for need in self.graph[step].needs},
-            blobs=BlobAccess(read_source=read_source, store=self.blobs.put),
+            blobs=BlobAccess(read_source, self.blobs.put, self.blobs.writer),
             run_blocking=self.run_blocking,
             lemmas=self.lemmas,
         )

@@ -3,7 +3,6 @@ and the shared lemma table as the catalog `describe_lemmas` consults."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -13,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from langproc.db.blobs import retain
 from langproc.db.engine import SessionFactory, autocommit_scope
 from langproc.db.models import Sourcefile
 from langproc.db.results import Audio, Lemma, Phrase, Sentence, SentenceLemma, WordForm
@@ -120,6 +120,7 @@ async def store_text_audio(session: AsyncSession, sourcefile: Sourcefile, output
     )
     if output:
         audio = models.Audio.model_validate(output)
+        await retain(session, [audio.blob_key])
         session.add(
             Audio(sourcefile_id=sourcefile.id, sentence_position=None, **audio.model_dump())
         )
@@ -134,6 +135,7 @@ async def store_sentence_audio(
         )
     )
     items = models.SentenceAudios.model_validate(output).items if output else []
+    await retain(session, [item.audio.blob_key for item in items])
     session.add_all(
         Audio(
             sourcefile_id=sourcefile.id,
@@ -181,11 +183,3 @@ class StoredLemmas:
             )
             for row in rows
         }
-
-
-def unused_audio_keys_query(sourcefile_id: uuid.UUID) -> Any:
-    """Blob keys of this sourcefile's audio that no other sourcefile's audio shares."""
-    others = select(Audio.blob_key).where(Audio.sourcefile_id != sourcefile_id)
-    return select(Audio.blob_key).where(
-        Audio.sourcefile_id == sourcefile_id, Audio.blob_key.not_in(others)
-    )

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from langproc.db.base import utcnow
+from langproc.db.blobs import retain
 from langproc.db.models import (
     DONE_STEP_STATUSES,
     Event,
@@ -21,7 +22,6 @@ from langproc.db.models import (
 from langproc.db.results import Audio
 from langproc.errors import Conflict, InvalidInput, NotFound
 from langproc.pipeline.graph import Graph
-from langproc.pipeline.results import unused_audio_keys_query
 from langproc.pipeline.state import StepChange, lock_sourcefile, settle
 
 
@@ -73,6 +73,8 @@ async def create_sourcefile(session: AsyncSession, graph: Graph, new: NewSourcef
             if existing is None:
                 raise
             return existing
+    if new.blob_key is not None:
+        await retain(session, [new.blob_key])
     session.add_all(
         StepRun(
             sourcefile_id=sourcefile.id,
@@ -193,24 +195,16 @@ async def cancel_sourcefile(
     return sourcefile
 
 
-async def delete_sourcefile(
-    session: AsyncSession, sourcefile_id: uuid.UUID, owner: str
-) -> list[str]:
-    """Delete the sourcefile with its steps and events; returns blob keys nobody else uses."""
+async def delete_sourcefile(session: AsyncSession, sourcefile_id: uuid.UUID, owner: str) -> None:
+    """Delete the sourcefile with its steps, events and results.
+
+    Its files are not touched here: the blob collector deletes them once no row uses them.
+    """
     sourcefile, _ = await _locked_owned(session, sourcefile_id, owner)
-    keys = [sourcefile.blob_key] if sourcefile.blob_key else []
-    unused: list[str] = list(await session.scalars(unused_audio_keys_query(sourcefile_id)))
-    for key in keys:
-        others = await session.scalar(
-            select(func.count()).where(Sourcefile.blob_key == key, Sourcefile.id != sourcefile_id)
-        )
-        if not others:
-            unused.append(key)
     await session.execute(delete(Event).where(Event.sourcefile_id == sourcefile_id))
     await session.execute(delete(StepRun).where(StepRun.sourcefile_id == sourcefile_id))
     await session.delete(sourcefile)
     await session.flush()
-    return unused
 
 
 async def get_owned_audio(session: AsyncSession, audio_id: uuid.UUID, owner: str) -> Audio:

@@ -15,6 +15,7 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from langproc.providers.ports import (
+    AUDIO_SUFFIXES,
     M,
     SpeechAudio,
     SpeechSynthesizer,
@@ -26,7 +27,17 @@ from langproc.providers.ports import (
 class ResultCache(Protocol):
     async def get(self, key: str) -> bytes | None: ...
 
-    async def put(self, key: str, value: bytes) -> None: ...
+    async def put(self, key: str, value: bytes, blob_key: str | None = None) -> None:
+        """Store `value`; `blob_key` names a stored file the entry keeps alive."""
+        ...
+
+
+class AudioFiles(Protocol):
+    """Where cached speech is kept: files, so that the cache holds only their keys."""
+
+    async def put(self, data: bytes, suffix: str = "") -> str: ...
+
+    async def get(self, key: str) -> bytes: ...
 
 
 def cache_key(*parts: str | bytes) -> str:
@@ -73,23 +84,32 @@ class CachedTranscriber:
 
 class _StoredSpeech(BaseModel):
     content_type: str
-    data_hex: str
+    blob_key: str
 
 
 class CachedSpeech:
-    def __init__(self, inner: SpeechSynthesizer, cache: ResultCache, model: str) -> None:
+    """Speech memoized as a stored file; the cache entry holds its key, not the audio."""
+
+    def __init__(
+        self, inner: SpeechSynthesizer, cache: ResultCache, model: str, files: AudioFiles
+    ) -> None:
         self.inner = inner
         self.cache = cache
         self.model = model
+        self.files = files
         self.max_input_chars = inner.max_input_chars
 
     async def speak(self, text: str, language: str) -> SpeechAudio:
-        key = cache_key("speak", self.model, language, text)
+        key = cache_key("speech", self.model, language, text)
         hit = await self.cache.get(key)
         if hit is not None:
             stored = _StoredSpeech.model_validate_json(hit)
-            return SpeechAudio(bytes.fromhex(stored.data_hex), stored.content_type)
+            try:
+                return SpeechAudio(await self.files.get(stored.blob_key), stored.content_type)
+            except FileNotFoundError:
+                pass  # the data directory lost it: speak again, the entry stays valid
         audio = await self.inner.speak(text, language)
-        stored = _StoredSpeech(content_type=audio.content_type, data_hex=audio.data.hex())
-        await self.cache.put(key, stored.model_dump_json().encode())
+        blob_key = await self.files.put(audio.data, AUDIO_SUFFIXES.get(audio.content_type, ""))
+        stored = _StoredSpeech(content_type=audio.content_type, blob_key=blob_key)
+        await self.cache.put(key, stored.model_dump_json().encode(), blob_key=blob_key)
         return audio

@@ -8,6 +8,7 @@ from typing import Any
 import anyio
 
 from langproc.providers.cache import (
+    AudioFiles,
     CachedSpeech,
     CachedTextGenerator,
     CachedTranscriber,
@@ -31,7 +32,7 @@ def resolve(choice: ProviderChoice, settings: Settings) -> ProviderChoice:
 
 
 def build_providers(
-    settings: Settings, run_blocking: Callable[..., Any], cache: ResultCache
+    settings: Settings, run_blocking: Callable[..., Any], cache: ResultCache, files: AudioFiles
 ) -> Providers:
     main = resolve(settings.provider, settings)
     ocr = resolve(settings.ocr_provider or main, settings)
@@ -52,7 +53,7 @@ def build_providers(
         transcriber = CachedTranscriber(openai, cache, f"{endpoint}|{settings.vision_model}")
     if openai is not None and speech == ProviderChoice.OPENAI:
         voice = f"{endpoint}|{settings.tts_model}|{settings.tts_voice}|{settings.speech_speed:g}"
-        speaker = CachedSpeech(openai, cache, voice)
+        speaker = CachedSpeech(openai, cache, voice, files)
     return Providers(
         text=text,
         transcriber=transcriber,

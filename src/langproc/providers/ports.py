@@ -14,6 +14,10 @@ from pydantic import BaseModel
 M = TypeVar("M", bound=BaseModel)
 
 
+# The file name suffix of each audio type a speech provider returns.
+AUDIO_SUFFIXES = {"audio/mpeg": ".mp3", "audio/wav": ".wav"}
+
+
 @dataclass(frozen=True)
 class SpeechAudio:
     data: bytes

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
@@ -41,6 +42,23 @@ class Source:
     level: str = "B1"
 
 
+class BlobWriter(Protocol):
+    """A stored file written piece by piece; `commit` returns its key, leaving discards it."""
+
+    async def __aenter__(self) -> BlobWriter: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def write(self, data: bytes) -> None: ...
+
+    async def commit(self, suffix: str = "") -> str: ...
+
+
 class BlobAccess:
     """The blob operations a step may use (reading the upload, storing audio)."""
 
@@ -48,9 +66,11 @@ class BlobAccess:
         self,
         read_source: Callable[[], Awaitable[bytes]],
         store: Callable[[bytes, str], Awaitable[str]],
+        writer: Callable[[], BlobWriter],
     ) -> None:
         self.read_source = read_source
         self.store = store
+        self.writer = writer
 
 
 class LemmaCatalog(Protocol):

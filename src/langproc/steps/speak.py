@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import io
-import wave
 
-from langproc.errors import StepSkipped
-from langproc.providers.ports import SpeechAudio, SpeechSynthesizer
+from langproc.errors import PermanentError, StepSkipped
+from langproc.providers.ports import AUDIO_SUFFIXES, SpeechSynthesizer
 from langproc.steps.context import StepContext
 from langproc.steps.llm import source_text
 from langproc.steps.models import Audio, SentenceAudio, SentenceAudios, Sentences
 from langproc.steps.text import split_into_chunks
 
-SUFFIXES = {"audio/mpeg": ".mp3", "audio/wav": ".wav"}
+# MP3 frames stand alone, so consecutive parts join by concatenation; other formats cannot.
+JOINABLE = "audio/mpeg"
 
 
 def _speech(ctx: StepContext) -> SpeechSynthesizer:
@@ -22,33 +21,25 @@ def _speech(ctx: StepContext) -> SpeechSynthesizer:
     return ctx.providers.speech
 
 
-async def _store(ctx: StepContext, audio: SpeechAudio, characters: int) -> Audio:
-    key = await ctx.blobs.store(audio.data, SUFFIXES.get(audio.content_type, ""))
-    return Audio(blob_key=key, content_type=audio.content_type, characters=characters)
-
-
-def join_audio(parts: list[SpeechAudio]) -> SpeechAudio:
-    """One file from consecutive parts: WAV frames are merged, MP3 frames concatenated."""
-    if len(parts) == 1 or parts[0].content_type != "audio/wav":
-        return SpeechAudio(b"".join(p.data for p in parts), parts[0].content_type)
-    out = io.BytesIO()
-    with wave.open(out, "wb") as writer:
-        for index, part in enumerate(parts):
-            with wave.open(io.BytesIO(part.data), "rb") as reader:
-                if index == 0:
-                    writer.setparams(reader.getparams())
-                writer.writeframes(reader.readframes(reader.getnframes()))
-    return SpeechAudio(out.getvalue(), "audio/wav")
-
-
 async def speak_text(ctx: StepContext) -> Audio:
+    """Speak the text chunk by chunk, appending each part to one file as it arrives."""
     speech = _speech(ctx)
     text = source_text(ctx)
-    parts = [
-        await speech.speak(chunk, ctx.source.language)
-        for chunk in split_into_chunks(text, speech.max_input_chars)
-    ]
-    return await _store(ctx, join_audio(parts), len(text))
+    content_type: str | None = None
+    async with ctx.blobs.writer() as out:
+        for index, chunk in enumerate(split_into_chunks(text, speech.max_input_chars)):
+            audio = await speech.speak(chunk, ctx.source.language)
+            if index and (audio.content_type != content_type or content_type != JOINABLE):
+                raise PermanentError(
+                    f"the speech provider returned {content_type} then {audio.content_type}: "
+                    f"only {JOINABLE} parts can be joined into one file"
+                )
+            content_type = audio.content_type
+            await out.write(audio.data)
+        if content_type is None:
+            raise StepSkipped("there is no text to speak")
+        key = await out.commit(AUDIO_SUFFIXES.get(content_type, ""))
+    return Audio(blob_key=key, content_type=content_type, characters=len(text))
 
 
 async def speak_sentences(ctx: StepContext) -> SentenceAudios:
@@ -59,7 +50,9 @@ async def speak_sentences(ctx: StepContext) -> SentenceAudios:
 
     async def spoken(index: int, text: str) -> SentenceAudio:
         audio = await speech.speak(text, ctx.source.language)
-        return SentenceAudio(sentence_index=index, audio=await _store(ctx, audio, len(text)))
+        key = await ctx.blobs.store(audio.data, AUDIO_SUFFIXES.get(audio.content_type, ""))
+        stored = Audio(blob_key=key, content_type=audio.content_type, characters=len(text))
+        return SentenceAudio(sentence_index=index, audio=stored)
 
     # All at once: the provider's own limit bounds how many calls are in flight. The first
     # failure cancels the rest and is raised as itself, for the engine to classify.

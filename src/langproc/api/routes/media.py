@@ -19,6 +19,7 @@ from langproc.runtime import Runtime
 router = APIRouter(tags=["media"])
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic")
+# Speech is stored as MP3; audio spoken by espeak-ng before it was compressed is WAV.
 AUDIO_TYPES = ("audio/mpeg", "audio/wav")
 
 
@@ -55,17 +56,16 @@ async def _serve(
     runtime: Runtime, key: str, media_type: str, when: Conditions, what: str
 ) -> Response:
     try:
-        data = await runtime.blobs.get(key)
+        return await blob_response(
+            runtime.blobs.path(key),
+            media_type=media_type,
+            etag=key,
+            range_header=when.range_header,
+            if_range=when.if_range,
+            if_none_match=when.if_none_match,
+        )
     except FileNotFoundError as exc:
         raise NotFound(f"{what} is no longer stored") from exc
-    return blob_response(
-        data,
-        media_type=media_type,
-        etag=key,
-        range_header=when.range_header,
-        if_range=when.if_range,
-        if_none_match=when.if_none_match,
-    )
 
 
 @router.get(
@@ -97,7 +97,7 @@ async def get_sourcefile_image(
     summary="Audio of a whole text or of one example sentence",
     response_class=Response,
     responses={
-        **range_responses(AUDIO_TYPES, "audio: MP3 (OpenAI speech) or WAV (espeak-ng)"),
+        **range_responses(AUDIO_TYPES, "audio: MP3 (older espeak-ng audio: WAV)"),
         **error_responses(401, (404, "No such audio, or another user's."), 422, 503),
     },
 )

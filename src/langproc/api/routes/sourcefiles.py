@@ -291,8 +291,6 @@ async def delete_sourcefile(
     runtime: RuntimeDep,
     background: BackgroundTasks,
 ) -> Response:
-    unused = await services.delete_sourcefile(session, sourcefile_id, owner)
+    await services.delete_sourcefile(session, sourcefile_id, owner)
     background.add_task(runtime.executor.interrupt, sourcefile_id)
-    for key in unused:
-        background.add_task(runtime.blobs.delete, key)
     return Response(status_code=204)
