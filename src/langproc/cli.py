@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
 
 from langproc.db.migrate import upgrade
@@ -20,9 +21,22 @@ from langproc.settings import AuthMode, Settings
 app = typer.Typer(help="Durable processing of language-learning content.", no_args_is_help=True)
 
 
+def _settings() -> Settings:
+    """The settings, or exit 2 with what is wrong in them (not a traceback)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False, include_input=False):
+            where = ".".join(map(str, error["loc"]))
+            typer.echo(
+                f"langproc: bad setting{' ' + where if where else ''}: {error['msg']}", err=True
+            )
+        raise typer.Exit(2) from None
+
+
 def _prepared() -> Settings:
     """Settings, logging, the data directory, and an SQLite database migrated to head."""
-    settings = Settings()
+    settings = _settings()
     configure_logging(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if settings.is_sqlite:
@@ -89,7 +103,7 @@ def process_file(
     ] = None,
 ) -> None:
     """Submit a file, follow it with a progress bar, then print the results."""
-    settings = Settings() if server else _prepared()
+    settings = _settings() if server else _prepared()
     code = asyncio.run(process(path, language, server=server, settings=settings, console=Console()))
     raise typer.Exit(code)
 

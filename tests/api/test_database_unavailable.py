@@ -45,13 +45,13 @@ ROUTES: list[tuple[str, str, dict[str, Any]]] = [
 
 
 @pytest.fixture
-async def service(throwaway_pg: ThrowawayPostgres, tmp_path: Path) -> AsyncIterator[Runtime]:
+async def service(throwaway_pg: ThrowawayPostgres, tmp_path: Path) -> Runtime:
     runtime = build_runtime(
         make_settings(throwaway_pg.url, tmp_path, lease_s=3.0),
         graph=diamond(Recorder(delay_s=0.3)),
         providers=NO_PROVIDERS,
     )
-    yield runtime
+    return runtime
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from PIL import Image, UnidentifiedImageError
 
-from langproc.errors import PermanentError, TransientError
+from langproc.errors import PermanentError, TransientError, describe
 
 RunBlocking = Callable[..., Awaitable[Any]]
 
@@ -151,7 +151,7 @@ def _grayscale_png(image: bytes, content_type: str) -> bytes:
             else:
                 grey = img.convert("L")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise PermanentError(f"the image cannot be read for OCR: {exc}") from exc
+        raise PermanentError(f"the image cannot be read for OCR: {describe(exc)}") from exc
     out = io.BytesIO()
     grey.save(out, format="PNG")
     return out.getvalue()

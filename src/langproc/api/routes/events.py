@@ -15,7 +15,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from sse_starlette.sse import SendTimeoutError
 from starlette.types import Receive, Scope, Send
 
-from langproc.api.deps import Owner, Session, get_runtime
+from langproc.api.deps import Session, StreamOwner, get_runtime
 from langproc.api.schemas import ValidationErrorResponse, error_responses
 from langproc.db.models import Event
 from langproc.events.stream import EventFeed
@@ -115,7 +115,7 @@ async def stream_sourcefile_events(
     sourcefile_id: uuid.UUID,
     request: Request,
     session: Session,
-    owner: Owner,
+    owner: StreamOwner,
     last_event_id_header: LastEventIdHeader = None,
     last_event_id: LastEventIdQuery = None,
 ) -> EventStreamResponse:
@@ -136,7 +136,7 @@ async def stream_sourcefile_events(
 async def stream_events(
     request: Request,
     session: Session,
-    owner: Owner,
+    owner: StreamOwner,
     last_event_id_header: LastEventIdHeader = None,
     last_event_id: LastEventIdQuery = None,
 ) -> EventStreamResponse:
