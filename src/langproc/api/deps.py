@@ -27,8 +27,11 @@ def get_runtime(request: Request) -> Runtime:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request, committed when the route returns, before the response."""
-    async with get_runtime(request).sessions() as session, session.begin():
+    """One transaction per request, committed when the route returns, before the response;
+    a reader's for GET and HEAD, which never write."""
+    runtime = get_runtime(request)
+    factory = runtime.readers if request.method in ("GET", "HEAD") else runtime.sessions
+    async with factory() as session, session.begin():
         yield session
 
 
