@@ -40,7 +40,7 @@ async def test_a_crafted_list_cursor_is_a_422(client: httpx.AsyncClient) -> None
     for raw in (
         f"2026-11-28T12:00:00|{some_id}",  # no UTC offset
         f"0001-01-01T00:00:00+14:00|{some_id}",  # before year 1 in UTC
-        f"2026-11-28T12:00:00+00:00|not-a-uuid",
+        "2026-11-28T12:00:00+00:00|not-a-uuid",
         "2026-11-28T12:00:00+00:00",
     ):
         response = await client.get("/api/sourcefiles", params={"cursor": _cursor(raw)})
@@ -101,7 +101,8 @@ async def test_error_messages_carry_no_python_reprs(
     not_a_png = b"\x89PNG\r\n\x1a\n" + b"garbage" * 20
     response = await client.post("/api/sourcefiles", files={"file": ("p.png", not_a_png)}, data=EL)
     assert response.status_code == 422, response.text
-    assert " at 0x" not in response.text and "<_io" not in response.text, response.text
+    assert " at 0x" not in response.text, response.text
+    assert "<_io" not in response.text, response.text
 
     def missing_file(_ctx: object) -> None:
         Path("/nonexistent/langproc/blob").read_bytes()
@@ -112,7 +113,8 @@ async def test_error_messages_carry_no_python_reprs(
     steps = {s["name"]: s for s in (await client.get(f"/api/sourcefiles/{sid}")).json()["steps"]}
     message = steps["b"]["error"]["message"]
     assert "No such file or directory" in message, message
-    assert "FileNotFoundError(" not in message and "Errno" not in message, message
+    assert "FileNotFoundError(" not in message, message
+    assert "Errno" not in message, message
 
 
 async def test_a_repeated_idempotency_key_stores_nothing_of_the_repeat(

@@ -15,8 +15,8 @@ from langproc.db.migrate import upgrade
 from tests.crash.conftest import Cluster, submit_stories
 from tests.crash.test_crash_recovery import assert_each_step_finished_once, wait_for_running_steps
 from tests.fakes.openai_server import FakeOpenAI, Fault
-from tests.pgserver import ThrowawayPostgres, throwaway_pg
 from tests.paths import SAMPLES
+from tests.pgserver import ThrowawayPostgres, throwaway_pg
 
 __all__ = ["throwaway_pg"]
 pytestmark = pytest.mark.slow
@@ -80,7 +80,9 @@ def test_faults_a_kill_and_a_database_restart_lose_nothing(
         for sid in ids:
             body = http.get(f"/api/sourcefiles/{sid}").json()
             urls = [body["audio_url"], *(s["audio_url"] for s in body["sentences"])]
-            assert all(urls) and len(urls) > 1, body["sentences"]
+            assert all(urls), body["sentences"]
+            assert len(urls) > 1, body["sentences"]
             for url in urls:
                 audio = http.get(url)
-                assert audio.status_code == 200 and audio.content, url
+                assert audio.status_code == 200, url
+                assert audio.content, url
