@@ -4,16 +4,18 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CLIENT := clients/typescript
+NODE_STAMP := $(CLIENT)/node_modules/.installed
 DEBIAN_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-ell tesseract-ocr-fra \
-	tesseract-ocr-spa tesseract-ocr-deu espeak-ng postgresql-client chromium
+	tesseract-ocr-spa tesseract-ocr-deu espeak-ng postgresql-client chromium fonts-dejavu-core
 PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test lint check-system system-deps clean
+.PHONY: run test lint check-system system-deps clean client-types screenshot
 
 run: $(STAMP) check-system
 	$(BIN)/langproc serve
 
-test: $(STAMP) check-system lint
+test: $(STAMP) check-system $(NODE_STAMP) lint
 	@if [ -z "$$LANGPROC_TEST_DATABASE_URL" ] && pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
 		export LANGPROC_TEST_DATABASE_URL="$(PG_URL)"; fi; \
 	$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
@@ -31,12 +33,28 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The TypeScript client's tools (openapi-typescript, tsc) and the packages its tests use.
+$(NODE_STAMP): $(CLIENT)/package.json $(CLIENT)/package-lock.json | check-system
+	cd $(CLIENT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+# Regenerates the client's types after the API changed (a test says when).
+client-types: $(STAMP) $(NODE_STAMP)
+	$(BIN)/langproc openapi > $(CLIENT)/openapi.json
+	cd $(CLIENT) && node_modules/.bin/openapi-typescript openapi.json -o src/schema.d.ts
+
+# Refreshes docs/web-page.png, the README's picture of the built-in page, from the browser test.
+screenshot: $(STAMP) check-system
+	LANGPROC_SCREENSHOT=$(CURDIR)/docs/web-page.png $(BIN)/python -m pytest -q \
+		tests/api/test_web_page.py -k upload_follow_live
+
 # Installs the Debian packages when we are root and they are missing; otherwise says what to do.
 check-system:
 	@missing=""; \
 	for pkg in $(DEBIAN_PACKAGES); do \
 		dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "ok installed" || missing="$$missing $$pkg"; \
 	done; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "installing Debian packages:$$missing"; \

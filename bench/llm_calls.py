@@ -4,6 +4,7 @@ should answer with no call at all.
 
     .venv/bin/python -m bench.llm_calls                  # the Greek story
     .venv/bin/python -m bench.llm_calls --all            # + the other stories and a page photo
+    .venv/bin/python -m bench.llm_calls --omit-lemmas    # the model leaves lemmas out of batches
 
 Prints figures. Exits 1 only when a pipeline does not succeed (or does not finish in time).
 All traffic stays on 127.0.0.1.
@@ -22,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.openai_server import FakeOpenAI, Fault
 from tests.paths import SAMPLES
+from wordfreq import zipf_frequency
 
 from bench._harness import migrate as migrate_database
 from bench._harness import (
@@ -64,6 +66,8 @@ class Upload:
     counts: dict[str, int] = field(default_factory=dict)  # words, lemmas, sentences, ...
     seconds: float = 0.0
     steps: list[dict[str, Any]] = field(default_factory=list)
+    # Lemmas whose frequency is not wordfreq's, and how many lemmas there were.
+    frequency_mismatches: int = 0
 
 
 @dataclass
@@ -103,8 +107,13 @@ def wait_done(client: httpx.Client, sourcefile_id: str, within_s: float) -> dict
         time.sleep(0.05)
 
 
-def measure(client: httpx.Client, fake: FakeOpenAI, path: Path, within_s: float) -> Upload:
+def measure(
+    client: httpx.Client, fake: FakeOpenAI, path: Path, within_s: float, omit: bool
+) -> Upload:
     fake.reset()
+    if omit:
+        # Every describe_lemmas answer leaves out every other lemma (all of a batch of one).
+        fake.force(Fault.OMIT_ENTRIES, times=None, task="describe_lemmas")
     started = time.monotonic()
     detail = wait_done(client, submit(client, path), within_s)
     seconds = time.monotonic() - started
@@ -133,7 +142,19 @@ def measure(client: httpx.Client, fake: FakeOpenAI, path: Path, within_s: float)
         },
         seconds=seconds,
         steps=detail["steps"],
+        frequency_mismatches=sum(
+            1
+            for lemma in detail["lemmas"]
+            if abs(lemma["frequency"] - _wordfreq(lemma["lemma"], detail["language"])) > 1e-9
+        ),
     )
+
+
+def _wordfreq(word: str, language: str) -> float:
+    try:
+        return float(zipf_frequency(word, language))
+    except LookupError:
+        return 0.0
 
 
 def report(samples: list[Sample]) -> None:
@@ -159,7 +180,9 @@ def report(samples: list[Sample]) -> None:
     say(*table(rows, header))
     say("", "== what the pipeline produced (the fake's answers are smaller than a model's) ==")
     keys = list(samples[0].first.counts)
-    say(*table([[k, *(s.first.counts[k] for s in samples)] for k in keys], header))
+    rows = [[k, *(s.first.counts[k] for s in samples)] for k in keys]
+    rows.append(["lemma frequencies != wordfreq", *(s.first.frequency_mismatches for s in samples)])
+    say(*table(rows, header))
     say("", "== the identical upload again ==")
     say(
         *table(
@@ -222,9 +245,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=0.0, help="fake provider latency")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per upload at most")
     parser.add_argument("--keep", action="store_true", help="keep the logs and the database")
+    parser.add_argument(
+        "--omit-lemmas",
+        action="store_true",
+        help="the fake leaves every other lemma out of each describe_lemmas answer",
+    )
     args = parser.parse_args(argv)
     paths = [TYPICAL, *(OTHERS if args.all else ())]
     say(f"llm_calls {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, langproc at {source_version()}")
+    if args.omit_lemmas:
+        say("the fake leaves every other lemma out of each describe_lemmas answer")
     workdir = Path(tempfile.mkdtemp(prefix="langproc-llm-calls-"))
     samples: list[Sample] = []
     with FakeOpenAI(latency_ms=args.latency_ms, samples_dir=SAMPLES) as fake:
@@ -235,8 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with httpx.Client(base_url=serve.url, timeout=30) as client:
                 for path in paths:
-                    first = measure(client, fake, path, args.timeout)
-                    second = measure(client, fake, path, args.timeout)
+                    first = measure(client, fake, path, args.timeout, args.omit_lemmas)
+                    second = measure(client, fake, path, args.timeout, args.omit_lemmas)
                     samples.append(Sample(path, first, second))
         finally:
             stop_gracefully([serve])

@@ -2,5 +2,5 @@
 
 from pathlib import Path
 
-# Copies of ../shared/samples (see samples/README.md for their origin and licence).
+# Real inputs (see samples/README.md for their origin and licence).
 SAMPLES = Path(__file__).resolve().parent / "samples"

@@ -64,11 +64,14 @@ class Settings(BaseSettings):
     vision_model: str = "gpt-4.1-mini"
     tts_model: str = "gpt-4o-mini-tts"
     tts_voice: str = "alloy"
+    # Speech pace: 1.0 natural, below 1 slower for learners (0.8 is a good learner pace).
+    speech_speed: float = Field(default=1.0, ge=0.25, le=4.0)
     provider_timeout_s: float = 120.0
 
     max_concurrent_provider_calls: int = 8
     max_blocking_threads: int = 4
     max_attempts: int = 5
+    max_crashes: int = 3
     retry_base_delay_s: float = 1.0
     retry_max_delay_s: float = 300.0
     max_concurrent_steps: int = 32

@@ -6,6 +6,7 @@ Needs Playwright for Python and Debian's `chromium` (not Playwright's own downlo
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import threading
 import time
@@ -44,7 +45,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOT = Path("/tmp/langproc-page.png")
+# `make screenshot` sets it to refresh the README's picture of the page.
+SCREENSHOT = os.environ.get("LANGPROC_SCREENSHOT")
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 DONE_MS = 60_000  # the local pipeline takes a few seconds; a loaded CI machine more
 # Records each row's statuses as the list re-renders; a reload would wipe it.
@@ -195,7 +197,7 @@ def test_upload_follow_live_and_read_results(
     assert words.locator("tbody tr").count() > 50
     expect(detail.locator(".prose").first).to_contain_text("Chaque matin")
     expect_audio_plays(page, "[data-section=audio] audio")
-    page.screenshot(path=SCREENSHOT, full_page=True)
+    page.screenshot(path=SCREENSHOT or tmp_path / "page.png")
 
     story = (SAMPLES / "es-story.txt").read_text()
     paste_text(page, story, "es")

@@ -42,6 +42,8 @@ class Fault(StrEnum):
     UNAUTHORIZED = "unauthorized"  # 401
     BAD_REQUEST = "bad_request"  # 400
     NOT_FOUND = "not_found"  # 404, model not found
+    TRUNCATED = "truncated"  # chat only: half the JSON, finish_reason "length" (output limit)
+    OMIT_ENTRIES = "omit_entries"  # chat only: every other item of each top-level list left out
 
 
 TRANSIENT_FAULTS = (Fault.RATE_LIMIT, Fault.SERVER_ERROR, Fault.TIMEOUT)
@@ -51,7 +53,7 @@ def fault_applies(fault: Fault, endpoint: str, body: Mapping[str, Any]) -> bool:
     """Refusals need a chat call and bad JSON a structured one; the rest fit any call."""
     if fault is Fault.REFUSAL:
         return endpoint == CHAT
-    if fault in (Fault.MALFORMED_JSON, Fault.SCHEMA_VIOLATION):
+    if fault in (Fault.MALFORMED_JSON, Fault.SCHEMA_VIOLATION, Fault.TRUNCATED, Fault.OMIT_ENTRIES):
         return endpoint == CHAT and schema_name(body) is not None
     return True
 
@@ -165,8 +167,24 @@ def message_parts(messages: list[dict[str, Any]]) -> tuple[list[str], list[bytes
     return texts, images
 
 
+def with_fields(instance: Any, fields: Mapping[str, Any]) -> Any:
+    """`instance` with every object's properties named in `fields` set to their values."""
+    if isinstance(instance, list):
+        return [with_fields(item, fields) for item in instance]
+    if isinstance(instance, dict):
+        return {
+            key: fields[key] if key in fields else with_fields(value, fields)
+            for key, value in instance.items()
+        }
+    return instance
+
+
 def chat_completion(
-    body: Mapping[str, Any], fault: Fault | None, images: Mapping[str, str], rng: random.Random
+    body: Mapping[str, Any],
+    fault: Fault | None,
+    images: Mapping[str, str],
+    rng: random.Random,
+    fields: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     texts, sent_images = message_parts(body.get("messages", []))
     if sent_images:
@@ -177,31 +195,46 @@ def chat_completion(
     response_format = body.get("response_format") or {}
     if response_format.get("type") == "json_schema":
         instance = SchemaFaker(response_format["json_schema"]["schema"], source, rng).generate()
+        instance = with_fields(instance, fields or {})
         if fault is Fault.SCHEMA_VIOLATION:
             instance = violate(instance)
+        if fault is Fault.OMIT_ENTRIES:
+            instance = omit_entries(instance)
         content = json.dumps(instance, ensure_ascii=False)
     elif sent_images:
         content = source.text
     else:
         content = source.translated()
-    if fault is Fault.MALFORMED_JSON:
+    if fault in (Fault.MALFORMED_JSON, Fault.TRUNCATED):
         content = content[: len(content) // 2] if content.startswith("{") else "{" + content
     refusal = REFUSAL if fault is Fault.REFUSAL else None
     prompt_tokens = max(1, sum(len(t) for t in texts) // 4) + 765 * len(sent_images)
     completion_tokens = max(1, len(refusal or content) // 4)
     message = {"role": "assistant", "content": None if refusal else content, "refusal": refusal}
+    finish = "length" if fault is Fault.TRUNCATED else "stop"
     return {
         "id": f"chatcmpl-fake{rng.getrandbits(48):012x}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": body.get("model", "fake"),
         "system_fingerprint": "fp_fake",
-        "choices": [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}],
+        "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
         "usage": {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
         },
+    }
+
+
+def omit_entries(instance: Any) -> Any:
+    """Leave out every other item (the second, the fourth…) of each top-level list, and the
+    only item of a list of one: what a model does when it skips part of a long batch."""
+    if not isinstance(instance, dict):
+        return instance
+    return {
+        name: (value[::2] if len(value) > 1 else []) if isinstance(value, list) else value
+        for name, value in instance.items()
     }
 
 

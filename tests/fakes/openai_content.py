@@ -1,18 +1,23 @@
 """Realistic JSON for a JSON schema, made from the words and sentences of the request's text.
 
 What the fake answers, by property name (array items use the singular of the array's name):
-- The source is the last user message (or the text registered for an image). A list of short
-  lines (lemmas, maybe with tab-separated details) gives its first column as the words, and
-  sentences of the form `«lemma»: <a sentence of a Greek fallback text>`; a second
-  tab-separated column is used as the `part_of_speech` of that word.
+- The source is the last user message (or the text registered for an image), without the
+  `<data>`…`</data>` delimiters langproc puts around it. A list of short lines (lemmas, maybe
+  with tab-separated details) gives its first column as the words, and one sentence per word,
+  made of that word and the next ones of the list; a second tab-separated column is used as the
+  `part_of_speech` of that word (when the schema's enum allows it).
 - `text`: the source text; `sentence`, `phrase`, `wordform`/`word`: a sentence, a run of two or
   three words, or a word taken from the source, in order and without repeats while they last.
   An object holding one of these fields is anchored to that fragment, and its other fields
   describe the same fragment.
-- `lemma`: the anchored word lower-cased (inside a sentence: the sentence's words).
+- `lemma`: the anchored word lower-cased (inside a sentence: the sentence's words);
+  `target_lemma` and `target_form`: the word a listing's sentence was made for, lower-cased and
+  as written.
 - `translation(s)`, `literal_translation`: `"[en] "` + the fragment they translate (the whole text
   is rendered paragraph by paragraph); `synonyms`: other words of the source.
-- `part_of_speech`, `inflection`, `cefr_level`, `register`, `etymology`, `mnemonic`, `notes`:
+- `part_of_speech`: the one given with the word, else one of noun, verb, adjective, adverb
+  chosen by the word (also from an enum);
+- `inflection`, `cefr_level`, `register`, `etymology`, `mnemonic`, `notes`:
   plausible values from small fixed vocabularies.
 - numbers stay inside the schema's bounds (`frequency` defaults to a Zipf value, `centrality` to
   0..1); arrays have 1-5 items (translations 1-2, synonyms 1-3) within minItems/maxItems; enums
@@ -25,6 +30,7 @@ from __future__ import annotations
 import math
 import random
 import re
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,19 +49,28 @@ _INFLECTIONS = ("nominative singular", "accusative plural", "present, 3rd person
 _CEFR = ("A1", "A2", "B1", "B2", "C1", "C2")
 _REGISTERS = ("neutral", "formal", "informal", "literary")
 _MAX_ITEMS = {"translations": 2, "synonyms": 3}
+_DATA = re.compile(r"\s*<data>\n(?P<data>.*)\n</data>\s*", re.DOTALL)
+
+
+def unwrap(text: str) -> str:
+    """The data of a user message langproc delimited as `<data>`…`</data>` (else the text)."""
+    match = _DATA.fullmatch(text)
+    return match.group("data") if match else text
 
 
 class SourceText:
     """The words, phrases, sentences and paragraphs of a request's text, handed out in order."""
 
     def __init__(self, text: str) -> None:
-        text = text.strip() or FALLBACK_GREEK
+        text = unwrap(text).strip() or FALLBACK_GREEK
         self.text = text
         self.paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         entries = [line.split("\t")[0].strip() for line in lines]
         # A list of lemmas (one per line, maybe tab-separated details) rather than prose.
-        listing = len(lines) > 1 and all(len(e.split()) <= 3 and len(e) < 40 for e in entries)
+        listing = (len(lines) > 1 or "\t" in text) and all(
+            len(e.split()) <= 3 and len(e) < 40 for e in entries
+        )
         self.listing = listing
         # The second column of a listing, e.g. the part of speech given with each lemma.
         self.details = (
@@ -71,9 +86,8 @@ class SourceText:
                 self.words.append(word)
         if not self.words:
             self.words = _WORD.findall(FALLBACK_GREEK)
-        fallback = _SENTENCE.findall(FALLBACK_GREEK)
         self.sentences = (
-            [f"«{w}»: {fallback[i % len(fallback)].strip()}" for i, w in enumerate(self.words)]
+            [_listing_sentence(self.words, i) for i in range(len(self.words))]
             if listing
             else [s.strip() for s in _SENTENCE.findall(text) if len(_WORD.findall(s)) >= 2]
         ) or [text]
@@ -102,6 +116,12 @@ class SourceText:
 
     def translated(self) -> str:
         return "\n\n".join(f"[en] {paragraph}" for paragraph in self.paragraphs)
+
+
+def _listing_sentence(words: list[str], index: int) -> str:
+    """A sentence for the listing's word `index`: that word, then the next three of the list."""
+    picked = [words[(index + k) % len(words)] for k in range(min(4, len(words)))]
+    return " ".join(picked) + "."
 
 
 @dataclass(frozen=True)
@@ -142,6 +162,8 @@ class SchemaFaker:
         if "const" in schema:
             return schema["const"]
         if "enum" in schema:
+            if hint == "part_of_speech":
+                return self._part_of_speech(schema["enum"], anchor)
             return self.rng.choice(schema["enum"])
         for key in ("anyOf", "oneOf"):
             if key in schema:
@@ -166,6 +188,15 @@ class SchemaFaker:
         if kind == "null":
             return None
         return self._string(schema, hint, anchor, index)
+
+    def _part_of_speech(self, allowed: list[str], anchor: _Anchor | None) -> str:
+        """The part of speech given with the word, else a content word's, the same every time."""
+        word = anchor.text if anchor else ""
+        given = self.source.details.get(word)
+        if given in allowed:
+            return str(given)
+        usual = [pos for pos in _POS[:4] if pos in allowed] or allowed
+        return usual[zlib.crc32(word.casefold().encode()) % len(usual)]
 
     def _object(self, schema: dict[str, Any], anchor: _Anchor | None) -> dict[str, Any]:
         properties: dict[str, Any] = schema.get("properties", {})
@@ -244,6 +275,9 @@ class SchemaFaker:
             if fragment is None:
                 return src.translated()
             return f"{tag} {fragment}" if index == 0 else f"{tag} {fragment} ({index + 1})"
+        if hint in ("target_lemma", "target_form") and anchor and anchor.kind == "sentence":
+            first = _WORD.findall(anchor.text)[:1] or [src.next_word()]
+            return first[0].lower() if hint == "target_lemma" else first[0]
         if hint == "synonym":
             return src.next_word().lower()
         known = {

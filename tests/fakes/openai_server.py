@@ -85,6 +85,8 @@ class FakeOpenAI:
         self._restore()
         self.api_key, self.models = api_key, models
         self.images: dict[str, str] = dict(images or {})
+        # Properties forced to a value in every structured answer (a model's odd answers).
+        self.answer_fields: dict[str, Any] = {}
         if samples_dir is not None:
             self.register_samples(samples_dir)
         self.rng = random.Random(seed)
@@ -265,7 +267,9 @@ class FakeOpenAI:
                 await self._until_disconnected(request, self.slow_response_s)
             if endpoint == SPEECH:
                 return speech(body)
-            return JSONResponse(chat_completion(body, fault, self.images, self.rng))
+            return JSONResponse(
+                chat_completion(body, fault, self.images, self.rng, self.answer_fields)
+            )
         finally:
             with self._lock:
                 self._in_flight -= 1

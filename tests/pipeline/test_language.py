@@ -8,6 +8,7 @@ import pytest
 
 from langproc.steps.images import prepare_image
 from langproc.steps.text import normalize_text
+from tests.fakes.openai_content import unwrap
 from tests.fakes.openai_server import FakeOpenAI
 from tests.paths import SAMPLES
 from tests.pipeline.conftest import openai_settings, serving
@@ -108,7 +109,7 @@ async def test_lemmas_are_described_once_per_language(
     new = wanted - known
     if new:
         [content] = asked
-        assert {tuple(line.split("\t")) for line in content.splitlines()} == new
+        assert {tuple(line.split("\t")) for line in unwrap(content).splitlines()} == new
     else:
         assert asked == []
     assert known & wanted, "the two documents share lemmas"

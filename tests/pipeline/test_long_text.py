@@ -8,6 +8,7 @@ import pytest
 
 from langproc.steps.text import normalize_text
 from langproc.steps.translate import CHUNK_CHARS
+from tests.fakes.openai_content import unwrap
 from tests.fakes.openai_server import FakeOpenAI
 from tests.paths import SAMPLES
 from tests.pipeline.conftest import openai_settings, serving
@@ -37,7 +38,7 @@ async def test_twenty_thousand_words(sqlite_url: str, tmp_path: Path, fake_llm: 
     paragraphs = normalized.split("\n\n")
 
     translated = [
-        r["body"]["messages"][-1]["content"]
+        unwrap(r["body"]["messages"][-1]["content"])
         for r in fake_llm.requests
         if r["path"].endswith("/chat/completions")
         and r["body"]["response_format"]["json_schema"]["name"] == "translate"

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -29,12 +28,10 @@ from langproc.providers.usage import Usage, current_usage
 from langproc.settings import Settings
 from langproc.steps.models import Lemmas, Phrases, Sentences, Translation, Words
 from tests.fakes.openai_server import FakeOpenAI, Fault
+from tests.paths import SAMPLES
 
-REPO = Path(__file__).resolve().parents[2]
-SAMPLES = next(
-    (d for d in (REPO / "tests" / "samples", Path("/work/shared/samples")) if d.is_dir()),
-    REPO / "tests" / "samples",
-)
+REPO = SAMPLES.parents[1]
+
 STORY = (SAMPLES / "el-story.txt").read_text(encoding="utf-8")
 
 

@@ -15,27 +15,18 @@ from langproc.providers.tesseract import (
     TESSERACT_LANGUAGES,
     TesseractTranscriber,
     debian_package,
+    speck_ratio,
 )
 from langproc.steps.images import prepare_image
 from langproc.steps.text import normalize_text
 from tests.paths import SAMPLES
+from tests.samples.pages import add_noise, character_error_rate, render_page, story_paragraphs
 
 T = TypeVar("T")
 
 
 async def run_blocking(fn: Callable[..., T], *args: Any) -> T:
     return await anyio.to_thread.run_sync(fn, *args)
-
-
-def character_error_rate(expected: str, actual: str) -> float:
-    """Levenshtein distance between the two texts, per character of `expected`."""
-    previous = list(range(len(actual) + 1))
-    for i, e in enumerate(expected, start=1):
-        current = [i]
-        for j, a in enumerate(actual, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (e != a)))
-        previous = current
-    return previous[-1] / max(len(expected), 1)
 
 
 def test_character_error_rate() -> None:
@@ -121,3 +112,33 @@ async def test_heic_and_transparent_images_are_converted_for_tesseract() -> None
     for data, content_type in [(heic, "image/heic"), (transparent, "image/png")]:
         text = normalize_text(await transcriber.transcribe(data.getvalue(), content_type, "el"))
         assert "Ιάσωνας πλησίασε" in text, content_type
+
+
+async def test_small_clean_print_is_not_denoised_away() -> None:
+    # A 3x3 median filter erases strokes of letters this small (CER 70 %); it must not run here.
+    paragraph = story_paragraphs("fr")[0]
+    png = render_page([paragraph], font_name="DejaVuSans.ttf", font_size=13, width=600)
+    text = normalize_text(
+        await TesseractTranscriber(run_blocking).transcribe(png, "image/png", "fr")
+    )
+    assert character_error_rate(paragraph, text) < 0.01, text
+
+
+async def test_speckled_page_is_denoised() -> None:
+    paragraph = story_paragraphs("es")[0]
+    png = add_noise(render_page([paragraph]), amount=0.03)
+    text = normalize_text(
+        await TesseractTranscriber(run_blocking).transcribe(png, "image/png", "es")
+    )
+    assert character_error_rate(paragraph, text) < 0.01, text
+
+
+def test_speck_ratio_tells_noise_from_print() -> None:
+    clean = Image.open(io.BytesIO(render_page(story_paragraphs("de")[:1], font_size=13))).convert(
+        "L"
+    )
+    noisy = Image.open(io.BytesIO(add_noise(render_page(story_paragraphs("de")[:1]), amount=0.01)))
+    with Image.open(SAMPLES / "el-book-paragraph.png") as sample:
+        assert speck_ratio(sample.convert("L")) < 0.001
+    assert speck_ratio(clean) < 0.001
+    assert speck_ratio(noisy.convert("L")) > 0.003

@@ -9,10 +9,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from langproc.db.models import SourcefileKind, SourcefileStatus, StepStatus
+from langproc.pipeline.intake import LEVELS
 from langproc.settings import SUPPORTED_LANGUAGES
 
 # Documented as an enum for clients; the server also accepts other letter cases.
 LANGUAGE_ENUM: dict[str, Any] = {"enum": list(SUPPORTED_LANGUAGES)}
+LEVEL_ENUM: dict[str, Any] = {"enum": list(LEVELS)}
+LEVEL_DESCRIPTION = (
+    "The learner's CEFR level (A1-C2, default B1): it sets the level of the example sentences "
+    "and which words of the text get them."
+)
 
 
 def _step(name: str, status: str, attempts: int = 1, **values: Any) -> dict[str, Any]:
@@ -34,6 +40,7 @@ SUMMARY_EXAMPLE: dict[str, Any] = {
     "title": "Ο βασιλιάς",
     "language": "el",
     "native_language": "en",
+    "level": "B1",
     "kind": "text",
     "status": "processing",
     "created_at": "2026-11-28T12:00:00Z",
@@ -91,6 +98,9 @@ class SourcefileCreate(BaseModel):
     title: str | None = Field(default=None, max_length=500)
     native_language: str | None = Field(
         default=None, description="Default: en.", examples=["en"], json_schema_extra=LANGUAGE_ENUM
+    )
+    level: str | None = Field(
+        default=None, description=LEVEL_DESCRIPTION, examples=["B1"], json_schema_extra=LEVEL_ENUM
     )
 
 
@@ -159,23 +169,41 @@ class LemmaRead(BaseModel):
         serialize_by_alias=True, validate_by_name=True, validate_by_alias=True
     )
 
-    lemma: str
-    part_of_speech: str
-    translations: list[str]
-    etymology: str
-    register_: str = Field(alias="register")
-    cefr_level: str
-    frequency: float
-    mnemonic: str
+    lemma: str = Field(description="The dictionary form.", examples=["θάλασσα"])
+    part_of_speech: str = Field(
+        description="noun, verb, adjective, adverb… (empty when no LLM is configured)."
+    )
+    translations: list[str] = Field(description="Into the learner's language, most usual first.")
+    etymology: str = Field(description="Its origin, when the model was sure of it; else empty.")
+    register_: str = Field(
+        alias="register", description="neutral, formal, informal, colloquial, literary…"
+    )
+    cefr_level: str = Field(description="A1-C2: the level at which learners meet it.")
+    frequency: float = Field(description="Zipf frequency (wordfreq): 0 rare … 8 very common.")
+    mnemonic: str = Field(description="A memory aid, when a good one exists; else empty.")
     synonyms: list[str]
+    gender: str = Field(
+        default="", description="A noun's gender: masculine, feminine, neuter or common."
+    )
+    article: str = Field(default="", description="A noun's definite article (der, la, η…).")
+    plural: str = Field(default="", description="A noun's nominative plural.")
+    principal_parts: list[str] = Field(
+        default=[], description="A verb's principal parts, as dictionaries list them."
+    )
 
 
 class SentenceRead(BaseModel):
     position: int
     sentence: str
     translation: str
-    lemmas: list[str]
+    lemmas: list[str] = Field(description="The lemmas of this text it uses, its target first.")
     cefr_level: str
+    target_lemma: str = Field(default="", description="The lemma the sentence was written for.")
+    target_form: str = Field(
+        default="",
+        description="How the target lemma is written in the sentence (to highlight it); empty "
+        "if the model's form could not be found in the sentence.",
+    )
     audio_url: str | None = Field(description="Set once the sentence has been spoken.")
 
 
@@ -186,6 +214,7 @@ class SourcefileSummary(BaseModel):
     title: str | None
     language: str
     native_language: str
+    level: str = Field(default="B1", description=LEVEL_DESCRIPTION)
     kind: SourcefileKind
     status: SourcefileStatus
     created_at: datetime

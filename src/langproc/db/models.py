@@ -67,6 +67,8 @@ class Sourcefile(Base):
     blob_key: Mapped[str | None] = mapped_column(String(200))
     content_type: Mapped[str | None] = mapped_column(String(100))
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    # The learner's CEFR level (A1-C2): the level of the example sentences.
+    level: Mapped[str] = mapped_column(String(2), default="B1", server_default="B1")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -96,6 +98,9 @@ class StepRun(Base):
     attempt: Mapped[int] = mapped_column(Integer, default=0)
     # `attempt` when the step was last reset by a retry; attempts of this round = attempt - floor.
     attempt_floor: Mapped[int] = mapped_column(Integer, default=0)
+    # Times the step was re-claimed after its lease expired (its process died): counted apart
+    # from attempts, so crashes and transient errors each have their own limit.
+    crash_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_expires_at: Mapped[datetime | None]
     next_attempt_at: Mapped[datetime | None]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from langproc.db.base import Base, JSONType, utcnow
@@ -53,7 +53,14 @@ class Lemma(Base):
     frequency: Mapped[float] = mapped_column(Float, default=0.0)
     mnemonic: Mapped[str] = mapped_column(Text, default="")
     synonyms: Mapped[list[str]] = mapped_column(JSONType, default=list)
-    # True once an LLM described it; local-only entries carry just the lemma and frequency.
+    gender: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    article: Mapped[str] = mapped_column(String(60), default="", server_default="")
+    plural: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    principal_parts: Mapped[list[str]] = mapped_column(
+        JSONType, default=list, server_default=text("'[]'")
+    )
+    # True once an LLM was asked for it (even if it left it out); local-only entries carry just
+    # the lemma and frequency.
     described: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -82,6 +89,8 @@ class Sentence(Base):
     translation: Mapped[str] = mapped_column(Text, default="")
     lemmas: Mapped[list[str]] = mapped_column(JSONType, default=list)
     cefr_level: Mapped[str] = mapped_column(String(8), default="")
+    target_lemma: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    target_form: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class SentenceLemma(Base):

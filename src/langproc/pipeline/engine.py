@@ -17,10 +17,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 
 from langproc import metrics
 from langproc.blobs import BlobStore
+from langproc.db import failures as db_failures
 from langproc.db.base import utcnow
 from langproc.db.engine import SessionFactory, session_scope
 from langproc.db.models import Sourcefile, StepRun, StepStatus
@@ -28,6 +29,7 @@ from langproc.errors import PermanentError, StepError, StepSkipped, TransientErr
 from langproc.events.hub import Hub
 from langproc.pipeline.backoff import retry_delay
 from langproc.pipeline.graph import Graph
+from langproc.pipeline.outcomes import Outcome, error_json, refused, status_values
 from langproc.pipeline.results import StoredLemmas
 from langproc.pipeline.state import StepChange, lock_sourcefile, settle
 from langproc.providers.usage import Usage, current_usage
@@ -35,6 +37,9 @@ from langproc.settings import Settings
 from langproc.steps.context import BlobAccess, Providers, Source, StepContext
 
 log = logging.getLogger(__name__)
+
+# Transactions a checkpoint tries before it records the database's refusal instead.
+CHECKPOINT_TRIES = 3
 
 
 @dataclass(frozen=True)
@@ -49,12 +54,9 @@ class Claim:
     context: StepContext
 
 
-@dataclass(frozen=True)
-class Outcome:
-    status: StepStatus
-    output: dict[str, Any] | None = None
-    error: StepError | None = None
-    next_attempt_at: datetime | None = None
+def _abandoned(now: datetime) -> ColumnElement[bool]:
+    """Running under a lease nobody renewed: the process running it died (or hung)."""
+    return and_(StepRun.status == StepStatus.RUNNING, StepRun.lease_expires_at < now)
 
 
 def _runnable(now: datetime) -> ColumnElement[bool]:
@@ -63,8 +65,7 @@ def _runnable(now: datetime) -> ColumnElement[bool]:
         StepRun.ready.is_(True),
         or_(StepRun.next_attempt_at.is_(None), StepRun.next_attempt_at <= now),
     )
-    abandoned = and_(StepRun.status == StepStatus.RUNNING, StepRun.lease_expires_at < now)
-    return or_(waiting, abandoned)
+    return or_(waiting, _abandoned(now))
 
 
 class Engine:
@@ -91,15 +92,21 @@ class Engine:
         self.lemmas = StoredLemmas(sessions)
 
     async def claim(self, limit: int) -> list[Claim]:
-        """Take the leases of up to `limit` runnable steps, in one transaction."""
+        """Take the leases of up to `limit` runnable steps, in one transaction.
+
+        Only steps this graph knows are taken: rows of other steps (a newer or older version's)
+        wait for a version that knows them. A step whose process died `max_crashes` times is
+        failed instead of run again.
+        """
         if limit <= 0:
             return []
         now = utcnow()
+        runnable = and_(StepRun.step.in_(self.graph.names), _runnable(now))
         async with session_scope(self.sessions) as session:
             candidates = (
                 await session.execute(
                     select(StepRun.id, StepRun.sourcefile_id)
-                    .where(_runnable(now))
+                    .where(runnable)
                     .order_by(StepRun.id)
                     .limit(limit)
                 )
@@ -120,13 +127,18 @@ class Engine:
             ids = [c.id for c in candidates if c.sourcefile_id in sourcefiles]
             if not ids:
                 return []
+            changes = await self._fail_crash_loops(session, ids, now)
+            # A re-claimed expired lease is a crash, not an attempt: it moves the round's floor.
+            abandoned = case((StepRun.status == StepStatus.RUNNING, 1), else_=0)
             claimed = (
                 await session.execute(
                     update(StepRun)
-                    .where(StepRun.id.in_(ids), _runnable(now))
+                    .where(StepRun.id.in_(ids), runnable)
                     .values(
                         status=StepStatus.RUNNING,
                         attempt=StepRun.attempt + 1,
+                        attempt_floor=StepRun.attempt_floor + abandoned,
+                        crash_count=StepRun.crash_count + abandoned,
                         lease_owner=self.worker_id,
                         lease_expires_at=now + timedelta(seconds=self.settings.lease_s),
                         started_at=now,
@@ -156,15 +168,48 @@ class Engine:
                 )
                 for c in claimed
             ]
-            for sourcefile_id in {c.sourcefile_id for c in claims}:
-                changes = [
+            for c in claims:
+                changes.setdefault(c.sourcefile_id, []).append(
                     StepChange(c.step, StepStatus.RUNNING, c.attempt)
-                    for c in claims
-                    if c.sourcefile_id == sourcefile_id
-                ]
-                await settle(session, self.graph, sourcefiles[sourcefile_id], changes)
+                )
+            for sourcefile_id, sourcefile_changes in changes.items():
+                await settle(session, self.graph, sourcefiles[sourcefile_id], sourcefile_changes)
         self.hub.notify()
         return claims
+
+    async def _fail_crash_loops(
+        self, session: Any, ids: list[int], now: datetime
+    ) -> dict[uuid.UUID, list[StepChange]]:
+        """Fail the abandoned steps among `ids` whose process has now died `max_crashes` times."""
+        crashes = (StepRun.crash_count + 1).label("crashes")
+        dead = (
+            await session.execute(
+                select(StepRun.id, StepRun.sourcefile_id, StepRun.step, StepRun.attempt, crashes)
+                .where(StepRun.id.in_(ids), _abandoned(now))
+                .where(crashes >= self.settings.max_crashes)
+            )
+        ).all()
+        changes: dict[uuid.UUID, list[StepChange]] = {}
+        for row in dead:
+            died = row.crashes
+            error = PermanentError(f"the process running this step died {died} times")
+            values = status_values(Outcome(StepStatus.FAILED, error=error), now)
+            result = await session.execute(
+                update(StepRun)
+                .where(StepRun.id == row.id, _abandoned(now))
+                .values(**values, crash_count=died)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # its owner renewed the lease after all
+                continue
+            log.warning(
+                "step.crash_loop",
+                extra={"sourcefile_id": str(row.sourcefile_id), "step": row.step, "died": died},
+            )
+            changes.setdefault(row.sourcefile_id, []).append(
+                StepChange(row.step, StepStatus.FAILED, row.attempt, error_json(values))
+            )
+        return changes
 
     async def _outputs(
         self, session: Any, sourcefile_ids: set[uuid.UUID], steps: set[str]
@@ -192,6 +237,7 @@ class Engine:
             kind=sourcefile.kind,
             text=sourcefile.input_text,
             content_type=sourcefile.content_type,
+            level=sourcefile.level,
         )
         blob_key = sourcefile.blob_key
 
@@ -255,10 +301,10 @@ class Engine:
             kind = failure.kind if isinstance(failure, TransientError) else failure.type_name
             metrics.STEP_RETRIES.labels(claim.step, kind).inc()
         duration_ms = round(elapsed * 1000)
-        stored = await self.checkpoint(claim, outcome, usage)
+        stored = await self._checkpoint(claim, outcome, usage)
         log.info(
             "step.%s",
-            outcome.status if stored else "stale",
+            stored or "stale",
             extra={
                 "sourcefile_id": str(claim.sourcefile_id),
                 "step": claim.step,
@@ -285,35 +331,56 @@ class Engine:
         )
 
     async def checkpoint(self, claim: Claim, outcome: Outcome, usage: Usage) -> bool:
-        """Store the outcome if this executor still holds the claimed attempt."""
-        error = outcome.error
-        error_json = (
-            {
-                "type": error.type_name,
-                "message": error.message,
-                "retryable": outcome.status == StepStatus.RETRYING,
-            }
-            if error
-            else None
+        """Store the outcome if this executor still holds the claimed attempt.
+
+        A write the database refuses is retried at once if the refusal is transient (a lock, a
+        deadlock, a lost connection), a few times; then the step's refusal is itself recorded,
+        fenced, in a fresh transaction: `retrying` (run again at once, within the attempt
+        limit) or `failed` with the database's message.
+        """
+        return await self._checkpoint(claim, outcome, usage) is not None
+
+    async def _checkpoint(self, claim: Claim, outcome: Outcome, usage: Usage) -> StepStatus | None:
+        """`checkpoint`, answering the status stored (None: the attempt was no longer ours)."""
+        refusal: Exception | None = None
+        for _ in range(CHECKPOINT_TRIES):
+            try:
+                return await self._store(claim, outcome, usage)
+            except Exception as exc:
+                refusal = exc
+                if not db_failures.is_transient(exc):
+                    break
+                log.warning(
+                    "step.checkpoint_retried",
+                    extra={"sourcefile_id": str(claim.sourcefile_id), "step": claim.step},
+                )
+        assert refusal is not None
+        log.error(
+            "step.checkpoint_refused",
+            exc_info=refusal,
+            extra={"sourcefile_id": str(claim.sourcefile_id), "step": claim.step},
         )
-        values: dict[str, Any] = {
-            "status": outcome.status,
-            "lease_owner": None,
-            "lease_expires_at": None,
-            "next_attempt_at": outcome.next_attempt_at,
-            "error_type": error_json["type"] if error_json else None,
-            "error_message": error_json["message"] if error_json else None,
-            "error_retryable": error_json["retryable"] if error_json else None,
-        }
-        if outcome.status != StepStatus.RETRYING:
-            values["finished_at"] = utcnow()
+        recorded = refused(refusal, claim.round_attempt, self.settings.max_attempts)
+        try:
+            return await self._store(claim, recorded, Usage())
+        except Exception:
+            # Nothing could be written: the lease expires and the step is claimed again.
+            log.exception(
+                "step.checkpoint_failed",
+                extra={"sourcefile_id": str(claim.sourcefile_id), "step": claim.step},
+            )
+            return None
+
+    async def _store(self, claim: Claim, outcome: Outcome, usage: Usage) -> StepStatus | None:
+        """One checkpoint transaction: the step row, its result rows and the events."""
+        values = status_values(outcome, utcnow())
         if outcome.status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED):
             values["output"] = outcome.output
             values["usage"] = usage.model_dump()
         async with session_scope(self.sessions) as session:
             sourcefile = await lock_sourcefile(session, claim.sourcefile_id)
             if sourcefile is None:
-                return False
+                return None
             result = await session.execute(
                 update(StepRun)
                 .where(self._still_held(claim))
@@ -321,16 +388,20 @@ class Engine:
                 .execution_options(synchronize_session=False)
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
-                return False
+                return None
             store = self.graph[claim.step].store
             if store is not None and outcome.status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED):
                 await store(session, sourcefile, outcome.output)
             change = StepChange(
-                claim.step, outcome.status, claim.attempt, error_json, outcome.next_attempt_at
+                claim.step,
+                outcome.status,
+                claim.attempt,
+                error_json(values),
+                outcome.next_attempt_at,
             )
             await settle(session, self.graph, sourcefile, [change])
         self.hub.notify()
-        return True
+        return outcome.status
 
     def _still_held(self, claim: Claim) -> ColumnElement[bool]:
         """The fence: this executor still holds the attempt it claimed."""

@@ -49,13 +49,6 @@ class Graph:
     def __contains__(self, name: object) -> bool:
         return name in self._specs
 
-    def roots(self) -> list[str]:
-        return [s.name for s in self._specs.values() if not s.needs]
-
-    def dependents(self, name: str) -> list[str]:
-        """Steps that need `name` directly."""
-        return [s.name for s in self._specs.values() if name in s.needs]
-
     def downstream(self, names: Iterable[str]) -> list[str]:
         """`names` and every step that depends on them, transitively, in topological order."""
         selected = set(names)

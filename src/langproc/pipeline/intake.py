@@ -10,6 +10,9 @@ from langproc.db.models import SourcefileKind
 from langproc.errors import InvalidInput, UnsupportedLanguage, UnsupportedMediaType
 from langproc.settings import SUPPORTED_LANGUAGES, Settings
 from langproc.steps.images import sniff_image_type, validate_image
+from langproc.steps.models import DEFAULT_LEVEL, LEVELS
+
+__all__ = ["DEFAULT_LEVEL", "LEVELS", "Intake", "check_language", "check_level", "check_text"]
 
 ACCEPTED = "JPEG, PNG, WebP or HEIC images, or UTF-8 .txt files"
 
@@ -28,6 +31,19 @@ def check_language(code: str, field: str = "language") -> str:
         raise UnsupportedLanguage(
             f"{field} {code!r} is not supported: use an ISO 639-1 code, one of "
             + ", ".join(SUPPORTED_LANGUAGES)
+        )
+    return code
+
+
+def check_level(level: str | None) -> str:
+    """The learner's CEFR level, A1 to C2 in any letter case; B1 when not given."""
+    if level is None or not level.strip():
+        return DEFAULT_LEVEL
+    code = level.strip().upper()
+    if code not in LEVELS:
+        raise InvalidInput(
+            f"level {level!r} is not a CEFR level: use one of {', '.join(LEVELS)} "
+            f"(default {DEFAULT_LEVEL})"
         )
     return code
 

@@ -30,7 +30,7 @@ LANGUAGE_GRAPH = Graph(
         StepSpec(
             "generate_sentences",
             generate_sentences,
-            needs=("describe_lemmas",),
+            needs=("describe_lemmas", "extract_words"),
             store=results.store_sentences,
         ),
         StepSpec(

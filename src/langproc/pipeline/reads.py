@@ -53,6 +53,7 @@ def summary(sourcefile: Sourcefile, progress: dict[str, int]) -> dict[str, Any]:
         "title": sourcefile.title,
         "language": sourcefile.language,
         "native_language": sourcefile.native_language,
+        "level": sourcefile.level,
         "kind": sourcefile.kind,
         "status": sourcefile.status,
         "created_at": sourcefile.created_at,
@@ -74,9 +75,12 @@ async def detail(
     texts = await _outputs(session, sid, ["transcribe", "translate"])
     audio = {}
     if done & {"speak_text", "speak_sentences"}:
+        # Audio only from a finished step: a re-run's sentences never get the old ones' audio.
         audio = {
             a.sentence_position: audio_url(a.id)
             for a in await session.scalars(select(Audio).where(Audio.sourcefile_id == sid))
+            if (a.sentence_position is None and "speak_text" in done)
+            or (a.sentence_position is not None and "speak_sentences" in done)
         }
     progress = {"completed": len(done), "total": len(runs)}
     return {

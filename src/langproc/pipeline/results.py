@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import and_, case, delete, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +19,7 @@ from langproc.db.results import Audio, Lemma, Phrase, Sentence, SentenceLemma, W
 from langproc.steps import models
 
 Output = dict[str, Any] | None
+# Replaces a sourcefile's result rows of one step with `output`'s; None clears them (a reset).
 StoreFn = Callable[[AsyncSession, Sourcefile, Output], Awaitable[None]]
 
 
@@ -48,35 +49,53 @@ async def store_phrases(session: AsyncSession, sourcefile: Sourcefile, output: O
     await _replace_rows(session, Phrase, sourcefile, phrases)
 
 
+KEY = ("language", "lemma", "part_of_speech")
+# Rows per INSERT: well under the bound-parameter limits of both databases.
+LEMMA_ROWS_PER_INSERT = 1000
+
+
 async def store_lemmas(session: AsyncSession, sourcefile: Sourcefile, output: Output) -> None:
-    """Add new lemmas to the shared table; fill in ones that only had local data."""
+    """Add new lemmas to the shared table; fill in ones that only had local data, and keep
+    every frequency the step looked up (wordfreq's, whatever an older row says).
+
+    One multi-row `INSERT … ON CONFLICT` in key order: concurrent checkpoints take the rows'
+    locks in the same order, so they wait for each other instead of deadlocking.
+    """
     if not output:
         return
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
     for lemma in models.Lemmas.model_validate(output).lemmas:
         values = _lemma_values(lemma)
+        key = (lemma.lemma, lemma.part_of_speech)
+        if key not in rows or values["described"]:
+            rows[key] = {"language": sourcefile.language, **values}
+    ordered = [rows[key] for key in sorted(rows)]
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    for start in range(0, len(ordered), LEMMA_ROWS_PER_INSERT):
+        statement = insert(Lemma).values(ordered[start : start + LEMMA_ROWS_PER_INSERT])
+        new = statement.excluded
+        fills = and_(Lemma.described.is_(False), new.described.is_(True))
+        update_to: dict[str, Any] = {
+            key: case((fills, new[key]), else_=getattr(Lemma, key))
+            for key in ordered[0]
+            if key not in KEY and key != "frequency"
+        }
+        update_to["frequency"] = new.frequency
         await session.execute(
-            insert(Lemma)
-            .values(language=sourcefile.language, **values)
-            .on_conflict_do_nothing(index_elements=["language", "lemma", "part_of_speech"])
-        )
-        if values["described"]:
-            await session.execute(
-                update(Lemma)
-                .where(
-                    Lemma.language == sourcefile.language,
-                    Lemma.lemma == lemma.lemma,
-                    Lemma.part_of_speech == lemma.part_of_speech,
-                    Lemma.described.is_(False),
-                )
-                .values(**values)
+            statement.on_conflict_do_update(
+                index_elements=list(KEY),
+                set_=update_to,
+                where=or_(fills, Lemma.frequency != new.frequency),
             )
+        )
 
 
 def _lemma_values(lemma: models.Lemma) -> dict[str, Any]:
     values = lemma.model_dump(by_alias=True)
-    values["described"] = bool(lemma.translations or lemma.etymology or lemma.mnemonic)
+    values["described"] = lemma.described or bool(
+        lemma.translations or lemma.etymology or lemma.mnemonic
+    )
     return values
 
 
@@ -154,6 +173,11 @@ class StoredLemmas:
                 frequency=row.frequency,
                 mnemonic=row.mnemonic,
                 synonyms=row.synonyms,
+                gender=row.gender,
+                article=row.article,
+                plural=row.plural,
+                principal_parts=row.principal_parts,
+                described=row.described,
             )
             for row in rows
         }

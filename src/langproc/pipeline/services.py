@@ -36,6 +36,7 @@ class NewSourcefile:
     blob_key: str | None = None
     content_type: str | None = None
     idempotency_key: str | None = None
+    level: str = "B1"
 
 
 async def create_sourcefile(session: AsyncSession, graph: Graph, new: NewSourcefile) -> Sourcefile:
@@ -56,6 +57,7 @@ async def create_sourcefile(session: AsyncSession, graph: Graph, new: NewSourcef
         blob_key=new.blob_key,
         content_type=new.content_type,
         idempotency_key=new.idempotency_key,
+        level=new.level,
     )
     try:
         async with session.begin_nested():
@@ -128,7 +130,7 @@ async def retry_sourcefile(
         selected = [
             name
             for name, run in runs.items()
-            if run.status in (StepStatus.FAILED, StepStatus.CANCELLED)
+            if run.status in (StepStatus.FAILED, StepStatus.CANCELLED) and name in graph
         ]
         if not selected:
             raise Conflict("no step has failed or been cancelled: name the steps to re-run")
@@ -137,25 +139,35 @@ async def retry_sourcefile(
         if unknown:
             raise InvalidInput(f"unknown steps {unknown}: the steps are {graph.names}")
         selected = graph.downstream(steps)
-    running = [n for n in selected if runs[n].status == StepStatus.RUNNING]
+    running = [n for n in selected if n in runs and runs[n].status == StepStatus.RUNNING]
     if running:
         raise Conflict(f"steps {running} are running: cancel them first or wait until they end")
+    for name in selected:
+        if name not in runs:
+            # A step added to the graph after this sourcefile was created.
+            runs[name] = StepRun(sourcefile_id=sourcefile.id, step=name, attempt=0)
+            session.add(runs[name])
     reset = set(selected)
     changes: list[StepChange] = []
     for name in selected:
         run = runs[name]
         run.ready = all(
-            runs[need].status in DONE_STEP_STATUSES and need not in reset
+            need in runs and runs[need].status in DONE_STEP_STATUSES and need not in reset
             for need in graph[name].needs
         )
         run.ready_at = utcnow() if run.ready else None
         run.status = StepStatus.PENDING
         run.attempt_floor = run.attempt
+        run.crash_count = 0
         run.next_attempt_at = None
         run.error_type = run.error_message = None
         run.error_retryable = None
         run.finished_at = None
         changes.append(StepChange(name, StepStatus.PENDING, run.attempt))
+        store = graph[name].store
+        if store is not None:
+            # The old results must not be served beside (or attached to) the new ones.
+            await store(session, sourcefile, None)
     await session.flush()
     await settle(session, graph, sourcefile, changes)
     return sourcefile

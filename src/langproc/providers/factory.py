@@ -43,13 +43,15 @@ def build_providers(
     endpoint = settings.openai_base_url or "https://api.openai.com/v1"
     text: TextGenerator | None = None
     transcriber: Transcriber = TesseractTranscriber(run_blocking)
-    speaker: SpeechSynthesizer = EspeakSpeech(run_blocking)
+    speaker: SpeechSynthesizer = EspeakSpeech(
+        run_blocking, words_per_minute=round(150 * settings.speech_speed)
+    )
     if openai is not None and main == ProviderChoice.OPENAI:
         text = CachedTextGenerator(openai, cache, f"{endpoint}|{settings.text_model}")
     if openai is not None and ocr == ProviderChoice.OPENAI:
         transcriber = CachedTranscriber(openai, cache, f"{endpoint}|{settings.vision_model}")
     if openai is not None and speech == ProviderChoice.OPENAI:
-        voice = f"{endpoint}|{settings.tts_model}|{settings.tts_voice}"
+        voice = f"{endpoint}|{settings.tts_model}|{settings.tts_voice}|{settings.speech_speed:g}"
         speaker = CachedSpeech(openai, cache, voice)
     return Providers(
         text=text,

@@ -76,6 +76,10 @@ class _BadAnswer(Exception):
     """The answer arrived but is unusable (no choices, no content, no audio)."""
 
 
+class _Truncated(_BadAnswer):
+    """The answer was cut off at the model's output limit: asking the same again cannot help."""
+
+
 class OpenAIProvider:
     """TextGenerator, Transcriber and SpeechSynthesizer on any OpenAI-compatible endpoint."""
 
@@ -91,12 +95,14 @@ class OpenAIProvider:
         tts_model: str,
         tts_voice: str,
         timeout_s: float,
+        speech_speed: float = 1.0,
     ) -> None:
         self._client = client
         self._limiter = limiter
         self.text_model, self.vision_model = text_model, vision_model
         self.tts_model, self.tts_voice = tts_model, tts_voice
         self._timeout_s = timeout_s
+        self.speech_speed = speech_speed
 
     @classmethod
     def from_settings(cls, settings: Settings, limiter: Limiter) -> OpenAIProvider:
@@ -117,6 +123,7 @@ class OpenAIProvider:
             tts_model=settings.tts_model,
             tts_voice=settings.tts_voice,
             timeout_s=settings.provider_timeout_s,
+            speech_speed=settings.speech_speed,
         )
 
     async def aclose(self) -> None:
@@ -175,17 +182,28 @@ class OpenAIProvider:
         return await self._guarded(call, work)
 
     async def speak(self, text: str, language: str) -> SpeechAudio:
-        """MP3 audio of at most `max_input_chars` characters (the voice detects the language)."""
+        """MP3 audio of at most `max_input_chars` characters, in `language` at the set pace."""
         if len(text) > self.max_input_chars:
             raise PermanentError(
                 f"text of {len(text)} characters is longer than the speech limit of "
                 f"{self.max_input_chars}: split it before speaking"
             )
         call = self._call("speak", self.tts_model, "LANGPROC_TTS_MODEL")
+        options: dict[str, Any] = {}
+        if self.speech_speed != 1.0:
+            options["speed"] = self.speech_speed
+        if not self.tts_model.startswith("tts-1"):
+            # Models that take instructions otherwise guess the language, and read Greek
+            # letters in an English accent when a text is short.
+            options["instructions"] = speech_instructions(language, self.speech_speed)
 
         async def work() -> SpeechAudio:
             response = await self._client.audio.speech.create(
-                model=self.tts_model, voice=self.tts_voice, input=text, response_format="mp3"
+                model=self.tts_model,
+                voice=self.tts_voice,
+                input=text,
+                response_format="mp3",
+                **options,
             )
             data = response.content
             if not data:
@@ -209,6 +227,19 @@ class OpenAIProvider:
                 raise classify(exc, call) from exc
 
 
+def speech_instructions(language: str, speed: float) -> str:
+    """What a speech model that takes instructions is told: the language, and the pace."""
+    pace = (
+        "slowly and clearly, at a pace for language learners"
+        if speed < 1.0
+        else "clearly, at a natural pace"
+    )
+    return (
+        f"The text is in the language with ISO 639-1 code {language!r}: read it as a native "
+        f"speaker of that language would, {pace}."
+    )
+
+
 def _content(completion: ChatCompletion) -> str:
     """The text of the first choice, after recording the call's usage."""
     usage = completion.usage
@@ -226,7 +257,7 @@ def _content(completion: ChatCompletion) -> str:
     if choice.finish_reason == "content_filter":
         raise _Refused("the provider's content filter stopped the answer")
     if choice.finish_reason == "length":
-        raise _BadAnswer("the answer was cut off at the model's output limit")
+        raise _Truncated("the answer was cut off at the model's output limit")
     if choice.message.content is None:
         raise _BadAnswer("the answer had no content")
     return choice.message.content
@@ -242,6 +273,9 @@ def classify(exc: Exception, call: _Call) -> StepError:
             f"the model's answer to {call.task} was not valid {call.output} JSON: {detail}",
             kind="invalid_output",
         )
+    if isinstance(exc, _Truncated):
+        # The step may split its input; the engine's retry is the last resort.
+        return TransientError(f"unusable answer to {call.task}: {exc}", kind="truncated")
     if isinstance(exc, _BadAnswer):
         return TransientError(f"unusable answer to {call.task}: {exc}", kind="invalid_output")
     if isinstance(exc, openai.APITimeoutError):

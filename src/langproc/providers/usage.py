@@ -15,14 +15,6 @@ class Usage(BaseModel):
     output_tokens: int = 0
     tts_characters: int = 0
 
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            llm_calls=self.llm_calls + other.llm_calls,
-            input_tokens=self.input_tokens + other.input_tokens,
-            output_tokens=self.output_tokens + other.output_tokens,
-            tts_characters=self.tts_characters + other.tts_characters,
-        )
-
 
 current_usage: ContextVar[Usage | None] = ContextVar("current_usage", default=None)
 

@@ -37,6 +37,8 @@ class Source:
     kind: str
     text: str | None
     content_type: str | None
+    # The learner's CEFR level: the level of the example sentences.
+    level: str = "B1"
 
 
 class BlobAccess:

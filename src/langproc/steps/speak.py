@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import wave
 
@@ -55,12 +56,19 @@ async def speak_sentences(ctx: StepContext) -> SentenceAudios:
     sentences = ctx.output_of("generate_sentences", Sentences)
     if sentences is None or not sentences.sentences:
         raise StepSkipped("there are no sentences to speak")
-    items = []
-    for index, sentence in enumerate(sentences.sentences):
-        audio = await speech.speak(sentence.sentence, ctx.source.language)
-        items.append(
-            SentenceAudio(
-                sentence_index=index, audio=await _store(ctx, audio, len(sentence.sentence))
-            )
-        )
-    return SentenceAudios(items=items)
+
+    async def spoken(index: int, text: str) -> SentenceAudio:
+        audio = await speech.speak(text, ctx.source.language)
+        return SentenceAudio(sentence_index=index, audio=await _store(ctx, audio, len(text)))
+
+    # All at once: the provider's own limit bounds how many calls are in flight. The first
+    # failure cancels the rest and is raised as itself, for the engine to classify.
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [
+                group.create_task(spoken(index, sentence.sentence))
+                for index, sentence in enumerate(sentences.sentences)
+            ]
+    except ExceptionGroup as failures:
+        raise failures.exceptions[0] from None
+    return SentenceAudios(items=[task.result() for task in tasks])

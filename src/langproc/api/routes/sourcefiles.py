@@ -15,6 +15,8 @@ from langproc.api.deps import Owner, RuntimeDep, Session
 from langproc.api.limits import too_large_message
 from langproc.api.schemas import (
     LANGUAGE_ENUM,
+    LEVEL_DESCRIPTION,
+    LEVEL_ENUM,
     RetryRequest,
     SourcefileCreate,
     SourcefileList,
@@ -24,7 +26,7 @@ from langproc.api.schemas import (
 from langproc.db.models import SourcefileKind, SourcefileStatus
 from langproc.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from langproc.pipeline import reads, services
-from langproc.pipeline.intake import check_language, check_text, check_upload
+from langproc.pipeline.intake import check_language, check_level, check_text, check_upload
 from langproc.runtime import Runtime
 
 router = APIRouter(prefix="/api/sourcefiles", tags=["sourcefiles"])
@@ -66,6 +68,12 @@ CREATE_BODY = {
                             "description": "Default: en.",
                             "examples": ["en"],
                             **LANGUAGE_ENUM,
+                        },
+                        "level": {
+                            "type": "string",
+                            "description": LEVEL_DESCRIPTION,
+                            "examples": ["B1"],
+                            **LEVEL_ENUM,
                         },
                     },
                 }
@@ -148,6 +156,7 @@ async def _from_json(request: Request, runtime: Runtime, owner: str) -> services
         title=_title(body.title),
         text=check_text(body.text, settings),
         content_type="text/plain",
+        level=check_level(body.level),
     )
 
 
@@ -168,6 +177,7 @@ async def _from_form(request: Request, runtime: Runtime, owner: str) -> services
     native = check_language(
         fields.get("native_language", settings.default_native_language), "native_language"
     )
+    level = check_level(fields.get("level"))
     intake = await check_upload(data, settings, runtime.run_blocking)
     blob_key = await runtime.blobs.put(intake.data) if intake.data is not None else None
     return services.NewSourcefile(
@@ -179,6 +189,7 @@ async def _from_form(request: Request, runtime: Runtime, owner: str) -> services
         text=intake.text,
         blob_key=blob_key,
         content_type=intake.content_type,
+        level=level,
     )
 
 

@@ -1,0 +1,39 @@
+"""A worker whose step `a` kills its own process (as an out-of-memory kill would), for crash-loop
+tests: `python -m tests.crash.dying_worker DATABASE_URL DATA_DIR` runs until killed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from langproc.pipeline.graph import Graph, StepSpec
+from langproc.runtime import build_runtime
+from langproc.steps.context import StepContext
+from langproc.steps.models import Text
+from tests.pipeline.conftest import NO_PROVIDERS, make_settings
+
+
+async def oom(_ctx: StepContext) -> Text:
+    os.kill(os.getpid(), signal.SIGKILL)
+    raise AssertionError("unreachable")
+
+
+async def after(_ctx: StepContext) -> Text:
+    return Text(text="after")
+
+
+GRAPH = Graph([StepSpec("a", oom), StepSpec("b", after, needs=("a",))])
+
+
+async def main(db_url: str, data_dir: Path) -> None:
+    settings = make_settings(db_url, data_dir, lease_s=1.0, poll_interval_s=0.2)
+    runtime = build_runtime(settings, graph=GRAPH, providers=NO_PROVIDERS)
+    await runtime.start(executor=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], Path(sys.argv[2])))

@@ -1,0 +1,115 @@
+"""A step whose process keeps dying (its lease expires unrenewed) is failed after
+`max_crashes` re-claims, and the crashes are not charged to its transient-retry budget."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from langproc.db.base import utcnow
+from langproc.db.engine import session_scope
+from langproc.db.models import Sourcefile, StepRun
+from langproc.errors import TransientError
+from langproc.pipeline.engine import Engine
+from langproc.pipeline.services import retry_sourcefile
+from langproc.runtime import Runtime
+from langproc.steps.context import StepContext
+from tests.pipeline.conftest import Recorder, steps_of, submit
+
+
+def restarted(runtime: Runtime) -> Engine:
+    """The engine of a new process (a new worker id), as after a crash and a restart."""
+    return Engine(
+        sessions=runtime.sessions,
+        graph=runtime.graph,
+        providers=runtime.engine.providers,
+        blobs=runtime.blobs,
+        settings=runtime.settings,
+        hub=runtime.hub,
+        run_blocking=runtime.run_blocking,
+    )
+
+
+async def die(runtime: Runtime, step_run_id: int) -> None:
+    """The process holding the step is gone: nobody renews its lease, and it expires."""
+    async with session_scope(runtime.sessions) as session:
+        await session.execute(
+            update(StepRun)
+            .where(StepRun.id == step_run_id)
+            .values(lease_expires_at=utcnow() - timedelta(seconds=1))
+        )
+
+
+async def sourcefile_status(runtime: Runtime, sid: uuid.UUID) -> str:
+    async with runtime.sessions() as session:
+        sourcefile = await session.get(Sourcefile, sid)
+        assert sourcefile is not None
+        return sourcefile.status
+
+
+async def test_a_step_that_kills_its_process_fails_after_max_crashes(runtime: Runtime) -> None:
+    runtime.settings.max_crashes = 3
+    [sid] = await submit(runtime)
+    [claim] = await restarted(runtime).claim(10)
+    assert (claim.step, claim.attempt) == ("a", 1)
+
+    for crashes in (1, 2):
+        await die(runtime, claim.step_run_id)
+        [claim] = await restarted(runtime).claim(10)
+        assert (claim.attempt, claim.round_attempt) == (crashes + 1, 1)
+        assert (await steps_of(runtime, sid))["a"].crash_count == crashes
+
+    await die(runtime, claim.step_run_id)
+    assert await restarted(runtime).claim(10) == []
+    step = (await steps_of(runtime, sid))["a"]
+    assert (step.status, step.crash_count, step.attempt) == ("failed", 3, 3)
+    assert step.error_message == "the process running this step died 3 times"
+    assert step.error_retryable is False
+    assert (step.lease_owner, step.lease_expires_at) == (None, None)
+    assert await sourcefile_status(runtime, sid) == "failed"
+    assert await restarted(runtime).claim(10) == [], "it is not claimed again"
+
+
+async def test_crashes_do_not_use_up_the_transient_retry_budget(
+    runtime: Runtime, recorder: Recorder
+) -> None:
+    def rate_limited(_ctx: StepContext) -> None:
+        raise TransientError("429 rate limited")
+
+    recorder.behaviour["a"] = rate_limited
+    recorder.delay_s = 0.0
+    runtime.settings.max_attempts = 2
+    runtime.settings.max_crashes = 5
+    [sid] = await submit(runtime)
+    [claim] = await restarted(runtime).claim(10)
+    for _ in range(3):
+        await die(runtime, claim.step_run_id)
+        [claim] = await restarted(runtime).claim(10)
+
+    engine = restarted(runtime)
+    await die(runtime, claim.step_run_id)
+    [claim] = await engine.claim(10)
+    assert (claim.attempt, claim.round_attempt) == (5, 1)
+    outcome, usage, elapsed = await engine.run(claim)
+    await engine.finish(claim, outcome, usage, elapsed)
+
+    step = (await steps_of(runtime, sid))["a"]
+    assert (step.status, step.crash_count) == ("retrying", 4)
+    assert step.error_message == "429 rate limited"
+
+
+async def test_a_retry_from_the_api_starts_the_crash_count_again(runtime: Runtime) -> None:
+    runtime.settings.max_crashes = 1
+    [sid] = await submit(runtime)
+    [claim] = await restarted(runtime).claim(10)
+    await die(runtime, claim.step_run_id)
+    assert await restarted(runtime).claim(10) == []
+    assert (await steps_of(runtime, sid))["a"].status == "failed"
+
+    async with session_scope(runtime.sessions) as session:
+        await retry_sourcefile(session, runtime.graph, sid, "u1", None)
+    [claim] = await restarted(runtime).claim(10)
+    assert claim.step == "a"
+    assert (await steps_of(runtime, sid))["a"].crash_count == 0
