@@ -19,6 +19,21 @@ LangprocError
 
 from __future__ import annotations
 
+import re
+
+# `<_io.BytesIO object at 0x7f...>` and the like: meaningless to a user, and they leak addresses.
+_OBJECT_REPR = re.compile(r"\s*<[^<>]*\bat 0x[0-9a-fA-F]+>")
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as plain words for a user: its message without object reprs (an OS error
+    by its description), or else its class name."""
+    if isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror
+    else:
+        text = _OBJECT_REPR.sub("", str(exc)).strip()
+    return text or type(exc).__name__
+
 
 class LangprocError(Exception):
     """Base of every error langproc raises on purpose."""

@@ -6,6 +6,7 @@ import json
 import logging
 from contextvars import ContextVar
 from typing import Any
+from urllib.parse import unquote_plus
 
 from langproc.settings import LogFormat, Settings
 
@@ -21,6 +22,31 @@ class _RequestIdFilter(logging.Filter):
         if request_id is not None and not hasattr(record, "request_id"):
             record.request_id = request_id
         return True
+
+
+class _RedactAccessToken(logging.Filter):
+    """Keeps `?access_token=` (event streams' credential) out of uvicorn's access log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact_access_token(arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        return True
+
+
+def redact_access_token(target: str) -> str:
+    """A request target with the value of every `access_token` parameter replaced."""
+    path, mark, query = target.partition("?")
+    if not mark:
+        return target
+    parts = [
+        "access_token=[redacted]"
+        if unquote_plus(part.partition("=")[0]).strip() == "access_token"
+        else part
+        for part in query.split("&")
+    ]
+    return f"{path}?{'&'.join(parts)}"
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -61,3 +87,6 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _RedactAccessToken) for f in access.filters):
+        access.addFilter(_RedactAccessToken())

@@ -15,7 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from langproc.blobs import FilesystemBlobStore
 from langproc.db.blobs import BlobCollector, DbBlobRegistry
 from langproc.db.cache import DbResultCache
-from langproc.db.engine import SessionFactory, create_engine, create_session_factory
+from langproc.db.engine import (
+    SessionFactory,
+    create_engine,
+    create_read_session_factory,
+    create_session_factory,
+)
 from langproc.events.hub import Hub
 from langproc.events.listener import PgListener, asyncpg_dsn
 from langproc.events.stream import EventFeed, Tail
@@ -62,6 +67,7 @@ class Runtime:
     settings: Settings
     db: AsyncEngine
     sessions: SessionFactory
+    readers: SessionFactory
     blobs: FilesystemBlobStore
     hub: Hub
     graph: Graph
@@ -107,6 +113,7 @@ def build_runtime(
 ) -> Runtime:
     db = create_engine(settings)
     sessions = create_session_factory(db)
+    readers = create_read_session_factory(db)
     blobs = FilesystemBlobStore(settings.data_dir / "blobs", DbBlobRegistry(sessions))
     hub = Hub()
     run_blocking = make_run_blocking(anyio.CapacityLimiter(settings.max_blocking_threads))
@@ -132,7 +139,7 @@ def build_runtime(
     if not settings.is_sqlite:
         listen_url = settings.database_listen_url or settings.effective_database_url
         listener = PgListener(asyncpg_dsn(listen_url), hub)
-    events = EventFeed(sessions, Tail(sessions, hub))
+    events = EventFeed(readers, Tail(readers, hub))
     collector = BlobCollector(
         sessions,
         blobs,
@@ -143,6 +150,7 @@ def build_runtime(
         settings,
         db,
         sessions,
+        readers,
         blobs,
         hub,
         graph,

@@ -16,6 +16,10 @@ SUPPORTED_LANGUAGES: tuple[str, ...] = (
 )  # fmt: skip
 
 
+# RFC 7518 §3.2: an HS256 key at least as long as the hash output.
+MIN_JWT_SECRET_BYTES = 32
+
+
 class ProviderChoice(StrEnum):
     AUTO = "auto"
     OPENAI = "openai"
@@ -101,10 +105,20 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _jwt_needs_keys(self) -> Settings:
-        if self.auth == AuthMode.JWT and self.jwt_secret is None and self.jwks_url is None:
+        if self.auth != AuthMode.JWT:
+            return self
+        if self.jwt_secret is None and self.jwks_url is None:
             raise ValueError(
                 "LANGPROC_AUTH=jwt needs LANGPROC_JWT_SECRET (HS256) or LANGPROC_JWKS_URL"
             )
+        if self.jwt_secret is not None:
+            length = len(self.jwt_secret.get_secret_value().encode())
+            if length < MIN_JWT_SECRET_BYTES:
+                raise ValueError(
+                    f"LANGPROC_JWT_SECRET has {length} bytes; an HS256 secret needs at least "
+                    f"{MIN_JWT_SECRET_BYTES} (a short one can be guessed): use the project's "
+                    "JWT secret as Supabase shows it, or LANGPROC_JWKS_URL"
+                )
         return self
 
     @model_validator(mode="after")

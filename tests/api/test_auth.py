@@ -194,22 +194,45 @@ async def test_users_hear_only_their_own_audio(
         assert theirs.json() == {"detail": f"no audio with id {audio.id}"}, "as if unknown"
 
 
-async def test_access_token_query_parameter(jwt_client: httpx.AsyncClient) -> None:
-    params = {"access_token": hs256(sub="carol")}
-    created = await jwt_client.post("/api/sourcefiles", json=TEXT, params=params)
-    assert created.status_code == 202
-    listing = await jwt_client.get("/api/sourcefiles", params=params)
-    assert [item["id"] for item in listing.json()["items"]] == [created.json()["id"]]
-    bad = await jwt_client.get("/api/sourcefiles", params={"access_token": hs256(SECRET[::-1])})
+async def test_access_token_query_parameter_only_on_event_streams(
+    jwt_client: httpx.AsyncClient,
+) -> None:
+    carol = hs256(sub="carol")
+    params = {"access_token": carol}
+    created = await jwt_client.post("/api/sourcefiles", json=TEXT, headers=bearer(carol))
+    sid = created.json()["id"]
+    await jwt_client.post(f"/api/sourcefiles/{sid}/cancel", headers=bearer(carol))
+    # A stream of a finished sourcefile replays its events and ends.
+    stream = await jwt_client.get(f"/api/sourcefiles/{sid}/events", params=params)
+    assert stream.status_code == 200, stream.text
+    assert "event: sourcefile" in stream.text
+    bad = await jwt_client.get(
+        f"/api/sourcefiles/{sid}/events", params={"access_token": hs256(SECRET[::-1])}
+    )
     assert bad.status_code == 401
+    # Basic auth of a proxy in front (a staging site) does not hide the query token.
+    proxied = await jwt_client.get(
+        f"/api/sourcefiles/{sid}/events",
+        params=params,
+        headers={"Authorization": "Basic dXNlcjpwYXNz"},
+    )
+    assert proxied.status_code == 200
+    # Everywhere else the token goes in the header (SPEC §6), so that it stays out of logs.
+    for method, path in [
+        ("POST", "/api/sourcefiles"),
+        ("GET", "/api/sourcefiles"),
+        ("GET", f"/api/sourcefiles/{sid}"),
+        ("POST", f"/api/sourcefiles/{sid}/retry"),
+        ("DELETE", f"/api/sourcefiles/{sid}"),
+        ("GET", f"/api/sourcefiles/{sid}/image"),
+        ("GET", f"/api/audio/{sid}"),
+    ]:
+        response = await jwt_client.request(method, path, params=params)
+        assert response.status_code == 401, (method, path, response.text)
+        assert "only on event streams" in response.json()["detail"]
     # The header, when there is one, is the credential that counts.
     dave = await jwt_client.get("/api/sourcefiles", params=params, headers=bearer(hs256(sub="d")))
     assert dave.json()["items"] == []
-    # Basic auth of a proxy in front (a staging site) does not hide the query token.
-    proxied = await jwt_client.get(
-        "/api/sourcefiles", params=params, headers={"Authorization": "Basic dXNlcjpwYXNz"}
-    )
-    assert len(proxied.json()["items"]) == 1
 
 
 async def test_without_auth_everything_works_without_a_token(client: httpx.AsyncClient) -> None:
@@ -365,3 +388,16 @@ async def test_unreachable_jwks_is_503_not_401(jwks: Jwks, jwks_client: httpx.As
     response = await jwks_client.get("/api/sourcefiles", headers=bearer(key.sign()))
     assert response.status_code == 503
     assert "signing keys" in response.json()["detail"]
+
+
+async def test_a_signed_token_with_an_unstorable_sub_is_401(jwt_client: httpx.AsyncClient) -> None:
+    for subject in ("u" * 256, "user\x00a", "user\nadmin"):
+        headers = bearer(hs256(sub=subject))
+        for method, path in [("GET", "/api/sourcefiles"), ("POST", "/api/sourcefiles")]:
+            response = await jwt_client.request(method, path, json=TEXT, headers=headers)
+            assert response.status_code == 401, (subject[:10], method, response.text)
+            assert "`sub`" in response.json()["detail"]
+    longest = await jwt_client.post(
+        "/api/sourcefiles", json=TEXT, headers=bearer(hs256(sub="u" * 255))
+    )
+    assert longest.status_code == 202, longest.text

@@ -70,7 +70,7 @@ async def test_bad_input_gets_a_clear_4xx(client: httpx.AsyncClient) -> None:
         ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 422, "JSON"),
         ({"content": b"text=hi", "headers": {"content-type": "text/plain"}}, 415, "JSON"),
         ({"files": {"file": ("a.txt", b"", "text/plain")}, "data": el}, 422, "empty"),
-        ({"files": {"file": ("a.txt", b"\xff\xfe\xfa", "text/plain")}, "data": el}, 422, "UTF-8"),
+        ({"files": {"file": ("a.txt", b"\xff\xfe\xfa", "text/plain")}, "data": el}, 415, "UTF-8"),
         ({"files": {"file": ("a.txt", b"hello", "text/plain")}, "data": {}}, 422, "language"),
         ({"data": el, "files": {"other": ("a.txt", b"x", "text/plain")}}, 422, "file"),
         ({"files": {"file": exe}, "data": el}, 415, "supported"),

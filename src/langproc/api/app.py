@@ -8,13 +8,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.routing import Match
 
 from langproc.api.deps import jwks_client
 from langproc.api.limits import BodySizeLimit
 from langproc.api.observability import RequestContext
 from langproc.api.routes import events, health, media, metrics, page, sourcefiles
+from langproc.api.unavailable import HANDLED, RETRY_AFTER_S, database_error
 from langproc.errors import LangprocError
 from langproc.runtime import Runtime, build_runtime
 from langproc.settings import Settings
@@ -45,8 +45,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_exception_handler(LangprocError, _langproc_error)  # type: ignore[arg-type]
-    app.add_exception_handler(OperationalError, _database_unavailable)
-    app.add_exception_handler(InterfaceError, _database_unavailable)
+    for database_exception in HANDLED:
+        app.add_exception_handler(database_exception, database_error)
     app.add_exception_handler(405, _method_not_allowed)
     app.include_router(health.router)
     app.include_router(sourcefiles.router)
@@ -68,15 +68,12 @@ def create_app(
 
 
 async def _langproc_error(_request: Request, exc: LangprocError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    headers = {}
+    if exc.status_code == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if exc.status_code == 503:
+        headers["Retry-After"] = str(RETRY_AFTER_S)
     return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
-
-
-async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse(
-        {"detail": f"the database is unavailable, try again shortly ({type(exc).__name__})"},
-        status_code=503,
-    )
 
 
 async def _method_not_allowed(request: Request, _exc: Exception) -> JSONResponse:

@@ -17,6 +17,8 @@ from langproc.runtime import Runtime
 from langproc.settings import AuthMode, Settings
 
 LOCAL_OWNER = "local"
+# The width of the `owner` columns; Supabase's user ids are 36-character UUIDs.
+MAX_SUBJECT_CHARS = 255
 # What a JWKS may sign with (Supabase uses ES256 or RS256); never a shared-secret algorithm.
 ASYMMETRIC_ALGORITHMS = ("ES256", "RS256", "ES384", "RS384", "PS256", "EdDSA")
 
@@ -27,8 +29,11 @@ def get_runtime(request: Request) -> Runtime:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request, committed when the route returns, before the response."""
-    async with get_runtime(request).sessions() as session, session.begin():
+    """One transaction per request, committed when the route returns, before the response;
+    a reader's for GET and HEAD, which never write."""
+    runtime = get_runtime(request)
+    factory = runtime.readers if request.method in ("GET", "HEAD") else runtime.sessions
+    async with factory() as session, session.begin():
         yield session
 
 
@@ -70,9 +75,31 @@ async def _runtime(request: Request) -> Runtime:
 async def get_owner(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    access_token: Annotated[str | None, Depends(query_token)],
 ) -> str:
     """The caller's user id: `sub` of a verified JWT, or a fixed local user without auth."""
+    if "access_token" in request.query_params and credentials is None:
+        settings = get_runtime(request).settings
+        if settings.auth != AuthMode.NONE:
+            raise Unauthorized(
+                "?access_token= is accepted only on event streams: send the token as "
+                "Authorization: Bearer <JWT>"
+            )
+    return await _owner(request, credentials, None)
+
+
+async def get_stream_owner(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    access_token: Annotated[str | None, Depends(query_token)],
+) -> str:
+    """The caller of an event stream, which may also send its token as `?access_token=`
+    (EventSource cannot send headers)."""
+    return await _owner(request, credentials, access_token)
+
+
+async def _owner(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, access_token: str | None
+) -> str:
     settings = get_runtime(request).settings
     if settings.auth == AuthMode.NONE:
         return LOCAL_OWNER
@@ -91,6 +118,11 @@ async def get_owner(
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject.strip():
         raise Unauthorized("the token's `sub` claim is empty: it does not name a user")
+    if len(subject) > MAX_SUBJECT_CHARS or not subject.isprintable():
+        raise Unauthorized(
+            f"the token's `sub` claim is not a user id this service accepts: at most "
+            f"{MAX_SUBJECT_CHARS} printable characters"
+        )
     return subject
 
 
@@ -141,4 +173,5 @@ def _verify(request: Request, settings: Settings, token: str) -> dict[str, Any]:
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
 ReadSession = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 Owner = Annotated[str, Depends(get_owner)]
+StreamOwner = Annotated[str, Depends(get_stream_owner)]
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
 
 from langproc.cli.api_client import EXIT_OK, EXIT_REFUSED, ApiClient, ApiError, connect
@@ -33,12 +34,25 @@ app = typer.Typer(
 )
 
 
+def _settings() -> Settings:
+    """The settings, or exit 2 with what is wrong in them (not a traceback)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False, include_input=False):
+            where = ".".join(map(str, error["loc"]))
+            typer.echo(
+                f"langproc: bad setting{' ' + where if where else ''}: {error['msg']}", err=True
+            )
+        raise typer.Exit(2) from None
+
+
 def _prepared(*, quiet: bool = False) -> Settings:
     """Settings, logging, the data directory, and an SQLite database migrated to head.
 
     `quiet` (the API commands) logs only warnings unless LANGPROC_LOG_LEVEL says otherwise.
     """
-    settings = Settings()
+    settings = _settings()
     if quiet and "log_level" not in settings.model_fields_set:
         settings = settings.model_copy(update={"log_level": "WARNING"})
     configure_logging(settings)
@@ -121,7 +135,7 @@ def _api(
     executor: bool = False,
 ) -> None:
     """Run `use` on an API client; an API error becomes its message and exit code."""
-    settings = _prepared(quiet=True) if server is None else Settings()
+    settings = _prepared(quiet=True) if server is None else _settings()
     console, errors = Console(), Console(stderr=True)
 
     async def session() -> int:

@@ -27,6 +27,8 @@ STATEMENT_CACHE_SIZE = 500
 # closed it); one in constant use is not.
 PING_AFTER_IDLE_S = 2.0
 _IDLE_SINCE = "langproc_idle_since"
+# The execution option that marks a reader's connection.
+READ_ONLY = "langproc_read_only"
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -36,8 +38,10 @@ def create_engine(settings: Settings) -> AsyncEngine:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        # aiosqlite opens a transaction lazily; BEGIN IMMEDIATE takes the write lock up front
-        # so that two writers queue on the busy timeout instead of failing to upgrade a lock.
+        # Writers BEGIN IMMEDIATE: they take the write lock up front, so that two writers queue
+        # on the busy timeout instead of failing to upgrade a lock. Readers (sessions from
+        # `create_read_session_factory`) BEGIN DEFERRED and never take it: WAL lets them read
+        # while a writer writes.
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     connect_args: dict[str, Any] = {"prepared_statement_cache_size": STATEMENT_CACHE_SIZE}
@@ -86,11 +90,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:
+    """Sessions for transactions that write (on SQLite they hold the write lock throughout)."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def create_read_session_factory(engine: AsyncEngine) -> SessionFactory:
+    """Sessions for transactions that only read: on SQLite they never wait for a writer nor
+    make one wait. Same pool as the writers'."""
+    return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
 
 @asynccontextmanager

@@ -17,6 +17,7 @@ from langproc.events.hub import Hub
 from langproc.events.publish import CHANNEL
 
 log = logging.getLogger(__name__)
+CONNECT_TIMEOUT_S = 10.0
 
 
 def asyncpg_dsn(sqlalchemy_url: str) -> str:
@@ -45,7 +46,9 @@ class PgListener:
             lost = asyncio.Event()
             connection: Any = None
             try:
-                connection = await asyncpg.connect(self.dsn, server_settings=self._named())
+                connection = await asyncpg.connect(
+                    self.dsn, server_settings=self._named(), timeout=CONNECT_TIMEOUT_S
+                )
                 connection.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await connection.add_listener(CHANNEL, self._on_notify)
                 self.connected.set()
@@ -59,11 +62,15 @@ class PgListener:
                     if not lost.is_set() and connection.is_closed():
                         break
                     if not lost.is_set():
-                        await connection.execute("SELECT 1")
+                        # Bounded: a silently dropped network must not hang the listener.
+                        await connection.execute("SELECT 1", timeout=CONNECT_TIMEOUT_S)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("events.listener_down", extra={"error": repr(exc)})
+                log.warning(
+                    "events.listener_down",
+                    extra={"error": f"{type(exc).__name__}: {exc}"[:300], "retry_in_s": delay},
+                )
             finally:
                 self.connected.clear()
                 if connection is not None and not connection.is_closed():

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.exc import SQLAlchemyError
 
 from langproc.db.engine import SessionFactory, autocommit_scope
 from langproc.db.models import Event, Sourcefile, SourcefileStatus
@@ -41,6 +40,8 @@ WINDOW_SIZE = 500
 # How often the tail looks for new events without a wake-up (a dead LISTEN connection, or
 # another process writing to the same SQLite file).
 POLL_S = 1.5
+# The longest wait between reads while the database does not answer.
+MAX_BACKOFF_S = 10.0
 # How often an idle stream reads the table itself (should the tail stall) and checks that its
 # sourcefile still exists (a deleted one has no events left to end its stream).
 RECHECK_S = 30.0
@@ -139,6 +140,7 @@ class Tail:
         # Start at the newest event: whoever is behind it reads the table itself.
         self.window = Window(0, 0)
         started = False
+        wait_s = self._poll_s
         while True:
             self._dirty.clear()
             more = False
@@ -148,12 +150,16 @@ class Tail:
                 else:
                     await self._start()
                     started = True
-            except (SQLAlchemyError, OSError) as exc:
-                log.warning("events.tail_read_failed", extra={"error": repr(exc)})
+                wait_s = self._poll_s
+            except Exception as exc:  # asyncpg raises some unwrapped while connecting
+                # Back off while the database is away; a wake-up (the listener reconnecting)
+                # still cuts the wait short.
+                wait_s = min(wait_s * 2, MAX_BACKOFF_S)
+                log.warning("events.tail_read_failed", extra={"error": f"{type(exc).__name__}"})
             if more:
                 continue
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._poll_s):
+                async with asyncio.timeout(wait_s):
                     await self._dirty.wait()
 
     async def _start(self) -> None:
@@ -272,6 +278,6 @@ class EventFeed:
         while True:
             try:
                 return await read(*args, **kwargs)
-            except (SQLAlchemyError, OSError) as exc:
-                log.warning("events.stream_read_failed", extra={"error": repr(exc)})
+            except Exception as exc:  # asyncpg raises some unwrapped while connecting
+                log.warning("events.stream_read_failed", extra={"error": type(exc).__name__})
             await asyncio.sleep(POLL_S)

@@ -26,7 +26,7 @@ from langproc.db.base import utcnow
 from langproc.db.clock import database_now
 from langproc.db.engine import SessionFactory, session_scope
 from langproc.db.models import Sourcefile, StepRun, StepStatus
-from langproc.errors import PermanentError, StepError, StepSkipped, TransientError
+from langproc.errors import PermanentError, StepError, StepSkipped, TransientError, describe
 from langproc.events.hub import Hub
 from langproc.pipeline.backoff import retry_delay
 from langproc.pipeline.graph import Graph
@@ -287,7 +287,10 @@ class Engine:
                 extra={"sourcefile_id": str(claim.sourcefile_id), "step": claim.step},
             )
             outcome = self._failure(
-                claim, PermanentError(f"internal error in step {claim.step}: {exc!r}")
+                claim,
+                PermanentError(
+                    f"internal error in step {claim.step} ({type(exc).__name__}): {describe(exc)}"
+                ),
             )
         return outcome, usage, time.monotonic() - started
 

@@ -123,14 +123,27 @@ class Executor:
             await asyncio.gather(self._heartbeat_loop, return_exceptions=True)
 
     async def _claim(self) -> None:
+        backoff = 0.0
         while not self._stopping.is_set():
             self._wake.clear()
             free = self.capacity - len(self._running)
             claims: list[Claim] = []
             try:
                 claims = await self.engine.claim(free)
-            except Exception:
-                log.exception("executor.claim_failed")
+                backoff = 0.0
+            except Exception as exc:
+                # The database is down or restarting: wait longer each time, never longer
+                # than the poll interval, so that the executor recovers by itself.
+                backoff = min(max(backoff * 2, 0.25), self.poll_interval_s)
+                log.warning(
+                    "executor.claim_failed",
+                    exc_info=backoff == 0.25,
+                    extra={"error": f"{type(exc).__name__}: {exc}"[:300], "retry_in_s": backoff},
+                )
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(backoff):
+                        await self._stopping.wait()
+                continue
             if self._stopping.is_set():
                 # Claimed while stopping: hand them back untouched.
                 if claims:

@@ -63,28 +63,23 @@ def check_text(text: str, settings: Settings) -> str:
 
 async def check_upload(
     data: bytes,
-    filename: str | None,
     settings: Settings,
     run_blocking: Callable[..., Awaitable[Any]],
 ) -> Intake:
-    """Classify an uploaded file by its bytes: a valid image, or UTF-8 text."""
+    """Classify an uploaded file by its bytes alone (not its name): a valid image, or UTF-8
+    text."""
     if not data:
         raise InvalidInput("the uploaded file is empty: choose a photo of a page or a .txt file")
     if sniff_image_type(data) is not None:
-        if filename and filename.lower().endswith(".txt"):
-            raise UnsupportedMediaType(
-                f"{filename!r} is named as text but its bytes are an image: rename it or "
-                "upload the text itself"
-            )
         content_type, _, _ = await run_blocking(validate_image, data, settings.max_image_pixels)
         return Intake(SourcefileKind.IMAGE, None, data, content_type)
-    if filename and not filename.lower().endswith(".txt"):
-        raise UnsupportedMediaType(f"{filename!r} is not a supported file: send {ACCEPTED}")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidInput(
-            f"the text file is not valid UTF-8 (byte {exc.start}): save it as UTF-8 and upload "
-            "it again"
+        raise UnsupportedMediaType(
+            f"the file is neither a supported image nor UTF-8 text (byte {exc.start:,} is not "
+            f"UTF-8): send {ACCEPTED}; save a text file as UTF-8"
         ) from exc
+    if "\x00" in text:
+        raise UnsupportedMediaType(f"the file is binary, not text: send {ACCEPTED}")
     return Intake(SourcefileKind.TEXT, check_text(text, settings), None, "text/plain")

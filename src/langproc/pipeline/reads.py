@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, null, or_, select, tuple_
@@ -178,8 +178,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         created, ident = raw.split("|")
-        return datetime.fromisoformat(created), uuid.UUID(ident)
-    except ValueError as exc:
+        at = datetime.fromisoformat(created)
+        if at.tzinfo is None:
+            raise ValueError("a cursor's time has a UTC offset")
+        return at.astimezone(UTC), uuid.UUID(ident)
+    except (ValueError, OverflowError) as exc:
         raise InvalidInput(
             "the cursor is not valid: pass the next_cursor of a previous page"
         ) from exc

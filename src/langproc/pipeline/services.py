@@ -43,7 +43,7 @@ async def create_sourcefile(session: AsyncSession, graph: Graph, new: NewSourcef
     """Insert the sourcefile, its step rows and its first event; an idempotent repeat returns
     the first sourcefile."""
     if new.idempotency_key is not None:
-        existing = await _by_idempotency_key(session, new.owner, new.idempotency_key)
+        existing = await by_idempotency_key(session, new.owner, new.idempotency_key)
         if existing is not None:
             return existing
     sourcefile = Sourcefile(
@@ -69,7 +69,7 @@ async def create_sourcefile(session: AsyncSession, graph: Graph, new: NewSourcef
                 session.add(sourcefile)
                 await session.flush()
         except IntegrityError:
-            existing = await _by_idempotency_key(session, new.owner, new.idempotency_key)
+            existing = await by_idempotency_key(session, new.owner, new.idempotency_key)
             if existing is None:
                 raise
             return existing
@@ -89,7 +89,8 @@ async def create_sourcefile(session: AsyncSession, graph: Graph, new: NewSourcef
     return sourcefile
 
 
-async def _by_idempotency_key(session: AsyncSession, owner: str, key: str) -> Sourcefile | None:
+async def by_idempotency_key(session: AsyncSession, owner: str, key: str) -> Sourcefile | None:
+    """The owner's sourcefile created with this `Idempotency-Key`, if any."""
     return (
         await session.execute(
             select(Sourcefile).where(Sourcefile.owner == owner, Sourcefile.idempotency_key == key)
@@ -190,6 +191,8 @@ async def cancel_sourcefile(
             run.lease_expires_at = None
             run.next_attempt_at = None
             changes.append(StepChange(run.step, StepStatus.CANCELLED, run.attempt))
+    if not changes:
+        return sourcefile  # nothing left to stop: a finished sourcefile stays as it was
     await session.flush()
     await settle(session, graph, sourcefile, changes)
     return sourcefile

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from PIL import Image, ImageChops, ImageFilter, UnidentifiedImageError
 
-from langproc.errors import PermanentError, TransientError
+from langproc.errors import PermanentError, TransientError, describe
 from langproc.providers.lexicon import zipf_frequency
 from langproc.providers.page_layout import page_text
 from langproc.steps.orthography import normalize_orthography
@@ -174,7 +174,7 @@ def _grayscale_png(image: bytes, content_type: str, *, denoise: bool) -> bytes:
             else:
                 grey = img.convert("L")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise PermanentError(f"the image cannot be read for OCR: {exc}") from exc
+        raise PermanentError(f"the image cannot be read for OCR: {describe(exc)}") from exc
     if denoise and speck_ratio(grey) > _SPECKLED:
         grey = grey.filter(ImageFilter.MedianFilter(3))
     out = io.BytesIO()

@@ -12,7 +12,7 @@ from typing import Final
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from langproc.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from langproc.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType, describe
 
 ACCEPTED: Final = "JPEG, PNG, WebP or HEIC images"
 # Content type -> the Pillow format allowed to open it (never let Pillow guess among all).
@@ -123,9 +123,9 @@ def _open(data: bytes, max_pixels: int) -> tuple[str, Image.Image]:
         img = Image.open(io.BytesIO(data), formats=[_PILLOW_FORMATS[content_type]])
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         # Pillow's own guard (far above ours) fired while reading the header.
-        raise PayloadTooLarge(f"the image has too many pixels ({exc}); {limit}") from exc
+        raise PayloadTooLarge(f"the image has too many pixels ({describe(exc)}); {limit}") from exc
     except _DECODE_ERRORS as exc:
-        raise InvalidInput(f"the image is truncated or corrupt: {exc}") from exc
+        raise InvalidInput(f"the image is truncated or corrupt: {describe(exc)}") from exc
     width, height = img.size
     if width * height > max_pixels:
         img.close()
@@ -143,7 +143,7 @@ def _load(img: Image.Image) -> None:
     try:
         img.load()
     except (Image.DecompressionBombError, *_DECODE_ERRORS) as exc:
-        raise InvalidInput(f"the image is truncated or corrupt: {exc}") from exc
+        raise InvalidInput(f"the image is truncated or corrupt: {describe(exc)}") from exc
 
 
 def _flatten(img: Image.Image) -> Image.Image:

@@ -10,12 +10,14 @@ from contextlib import aclosing
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
+from sqlalchemy import select
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from sse_starlette.sse import SendTimeoutError
 from starlette.types import Receive, Scope, Send
 
-from langproc.api.deps import Owner, Session, get_runtime
+from langproc.api.deps import Session, StreamOwner, get_runtime
 from langproc.api.schemas import ValidationErrorResponse, error_responses
+from langproc.db.models import Event
 from langproc.events.stream import EventFeed
 from langproc.pipeline import services
 
@@ -113,7 +115,7 @@ async def stream_sourcefile_events(
     sourcefile_id: uuid.UUID,
     request: Request,
     session: Session,
-    owner: Owner,
+    owner: StreamOwner,
     last_event_id_header: LastEventIdHeader = None,
     last_event_id: LastEventIdQuery = None,
 ) -> EventStreamResponse:
@@ -133,10 +135,14 @@ async def stream_sourcefile_events(
 )
 async def stream_events(
     request: Request,
-    owner: Owner,
+    session: Session,
+    owner: StreamOwner,
     last_event_id_header: LastEventIdHeader = None,
     last_event_id: LastEventIdQuery = None,
 ) -> EventStreamResponse:
+    # Answer 503 now, as every route does, rather than open a stream on a database that is
+    # down or not migrated.
+    await session.execute(select(Event.id).where(Event.owner == owner).limit(1))
     return _respond(get_feed(request), owner, None, _after(last_event_id_header, last_event_id))
 
 

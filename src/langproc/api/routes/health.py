@@ -27,7 +27,9 @@ async def readyz(runtime: RuntimeDep) -> Health:
     try:
         at_head = await is_at_head(runtime.db)
     except Exception as exc:
-        raise DatabaseUnavailable(f"the database does not answer: {exc}") from exc
+        raise DatabaseUnavailable(
+            f"the database does not answer ({type(exc).__name__}): try again shortly"
+        ) from exc
     if not at_head:
         raise DatabaseUnavailable("the database schema is not at head: run `langproc migrate`")
     return Health(status="ready")

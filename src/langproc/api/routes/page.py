@@ -17,7 +17,7 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 
 # The page loads only its own files; nothing from elsewhere, no inline script or style.
 CSP = (
-    "default-src 'self'; img-src 'self' data:; media-src 'self'; connect-src 'self'; "
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; "
     "script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'none'; frame-ancestors 'none'"
 )

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from langproc.api.deps import Owner, ReadSession, RuntimeDep, Session
+from langproc.api.limits import too_large_message
 from langproc.api.schemas import (
     LANGUAGE_ENUM,
     LEVEL_DESCRIPTION,
@@ -23,7 +24,7 @@ from langproc.api.schemas import (
     error_responses,
 )
 from langproc.db.models import SourcefileKind, SourcefileStatus
-from langproc.errors import InvalidInput, UnsupportedMediaType
+from langproc.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from langproc.pipeline import reads, services
 from langproc.pipeline.intake import check_language, check_level, check_text, check_upload
 from langproc.runtime import Runtime
@@ -114,6 +115,12 @@ async def create_sourcefile(
         ),
     ] = None,
 ) -> dict[str, Any]:
+    if idempotency_key is not None:
+        # A repeat is answered before its body is read: nothing of it is stored.
+        first = await services.by_idempotency_key(session, owner, idempotency_key)
+        if first is not None:
+            response.headers["Location"] = f"/api/sourcefiles/{first.id}"
+            return await _read(session, first)
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("application/json"):
         new = await _from_json(request, runtime, owner)
@@ -125,7 +132,7 @@ async def create_sourcefile(
         )
     new = dataclasses.replace(new, idempotency_key=idempotency_key)
     sourcefile = await services.create_sourcefile(session, runtime.graph, new)
-    background.add_task(runtime.hub.notify)
+    background.add_task(_wake, runtime)
     response.headers["Location"] = f"/api/sourcefiles/{sourcefile.id}"
     return await _read(session, sourcefile)
 
@@ -159,6 +166,9 @@ async def _from_form(request: Request, runtime: Runtime, owner: str) -> services
         if not isinstance(upload, UploadFile):
             raise InvalidInput("the form has no `file`: attach an image or a .txt file as `file`")
         fields = {k: v for k, v in form.items() if isinstance(v, str) and v.strip()}
+        # The body limit leaves room for the form around the file; the file itself gets none.
+        if upload.size is not None and upload.size > settings.max_upload_bytes:
+            raise PayloadTooLarge(too_large_message(settings.max_upload_bytes))
         data, filename = await upload.read(), upload.filename
     if "language" not in fields:
         raise InvalidInput("`language` is required: the ISO 639-1 code of the studied language")
@@ -167,7 +177,7 @@ async def _from_form(request: Request, runtime: Runtime, owner: str) -> services
         fields.get("native_language", settings.default_native_language), "native_language"
     )
     level = check_level(fields.get("level"))
-    intake = await check_upload(data, filename, settings, runtime.run_blocking)
+    intake = await check_upload(data, settings, runtime.run_blocking)
     blob_key = await runtime.blobs.put(intake.data) if intake.data is not None else None
     return services.NewSourcefile(
         owner=owner,
@@ -180,6 +190,17 @@ async def _from_form(request: Request, runtime: Runtime, owner: str) -> services
         content_type=intake.content_type,
         level=level,
     )
+
+
+# Background tasks are async so that they run on the event loop: a plain function would run in
+# a worker thread, and the hub and the executor's tasks are asyncio objects of this loop.
+async def _wake(runtime: Runtime) -> None:
+    runtime.hub.notify()
+
+
+async def _interrupt(runtime: Runtime, sourcefile_id: uuid.UUID) -> None:
+    runtime.executor.interrupt(sourcefile_id)
+    runtime.hub.notify()
 
 
 def _title(title: str | None, filename: str | None = None) -> str | None:
@@ -252,7 +273,7 @@ async def retry_sourcefile(
     sourcefile = await services.retry_sourcefile(
         session, runtime.graph, sourcefile_id, owner, steps
     )
-    background.add_task(runtime.hub.notify)
+    background.add_task(_wake, runtime)
     return await _read(session, sourcefile)
 
 
@@ -272,8 +293,7 @@ async def cancel_sourcefile(
     background: BackgroundTasks,
 ) -> dict[str, Any]:
     sourcefile = await services.cancel_sourcefile(session, runtime.graph, sourcefile_id, owner)
-    background.add_task(runtime.executor.interrupt, sourcefile_id)
-    background.add_task(runtime.hub.notify)
+    background.add_task(_interrupt, runtime, sourcefile_id)
     return await _read(session, sourcefile)
 
 
@@ -292,5 +312,5 @@ async def delete_sourcefile(
     background: BackgroundTasks,
 ) -> Response:
     await services.delete_sourcefile(session, sourcefile_id, owner)
-    background.add_task(runtime.executor.interrupt, sourcefile_id)
+    background.add_task(_interrupt, runtime, sourcefile_id)
     return Response(status_code=204)

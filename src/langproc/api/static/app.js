@@ -38,9 +38,22 @@ class ApiError extends Error {
   constructor(message, status) { super(message); this.status = status; }
 }
 
+/** The event stream's URL: EventSource cannot send headers, so streams take ?access_token=. */
 function withToken(url) {
   if (!state.token) return url;
   return `${url}${url.includes("?") ? "&" : "?"}access_token=${encodeURIComponent(state.token)}`;
+}
+
+/** An <img> or <audio> of an API URL; under auth its bytes are fetched with the header (the
+ * server takes ?access_token= only on event streams, so the token never lands in access logs). */
+function media(tag, url, attributes) {
+  if (!state.token) return h(tag, { ...attributes, src: url });
+  const element = h(tag, attributes);
+  fetch(url, { headers: { Authorization: `Bearer ${state.token}` } })
+    .then((response) => (response.ok ? response.blob() : null))
+    .then((blob) => { if (blob) element.src = URL.createObjectURL(blob); })
+    .catch(() => {});
+  return element;
 }
 
 /** The message of an error answer: `detail` as a string, or FastAPI's list of field errors. */
@@ -343,12 +356,11 @@ const SECTIONS = {
   },
   steps: (sf) => [h("h3", {}, "Steps"), stepsTable(sf)],
   audio: (sf) => [h("h3", {}, "Audio of the text"), sf.audio_url
-    ? h("audio", { controls: true, preload: "metadata", src: withToken(sf.audio_url) })
+    ? media("audio", sf.audio_url, { controls: true, preload: "metadata" })
     : pending(sf, "audio")],
-  image: (sf) => sf.kind === "image" && [h("h3", {}, "Page"), h("img", {
-    src: withToken(`/api/sourcefiles/${sf.id}/image`), className: "page",
-    alt: `The uploaded page of “${titleOf(sf)}”`,
-  })],
+  image: (sf) => sf.kind === "image" && [h("h3", {}, "Page"), media("img",
+    `/api/sourcefiles/${sf.id}/image`,
+    { className: "page", alt: `The uploaded page of “${titleOf(sf)}”` })],
   texts: (sf) => h("div", { className: sf.translation ? "texts pair" : "texts" },
     h("div", {}, h("h3", {}, "Text"),
       sf.text ? paragraphs(sf.text, sf.language) : pending(sf, "text")),
@@ -381,7 +393,7 @@ const SECTIONS = {
       h("p", { lang: sf.language, className: "sentence" }, s.sentence),
       h("p", { className: "meta" }, [s.translation, s.cefr_level, s.lemmas.join(", ")]
         .filter(Boolean).join(" · ")),
-      s.audio_url && h("audio", { controls: true, preload: "none", src: withToken(s.audio_url) }))))
+      s.audio_url && media("audio", s.audio_url, { controls: true, preload: "none" }))))
     : pending(sf, "sentences")],
   usage: ({ usage }) => h("p", { className: "meta usage" },
     `Usage: ${usage.llm_calls} LLM calls, ${usage.input_tokens} input and ` +
