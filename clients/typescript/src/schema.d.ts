@@ -1682,7 +1682,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The audio: MP3 (OpenAI speech) or WAV (espeak-ng). */
+            /** @description The audio: MP3 (older espeak-ng audio: WAV). */
             200: {
                 headers: {
                     /** @description The SHA-256 of the bytes, quoted. */
@@ -1696,7 +1696,7 @@ export interface operations {
                     "audio/wav": string;
                 };
             };
-            /** @description The byte range of the audio: MP3 (OpenAI speech) or WAV (espeak-ng) asked for with `Range`. */
+            /** @description The byte range of the audio: MP3 (older espeak-ng audio: WAV) asked for with `Range`. */
             206: {
                 headers: {
                     /** @description The SHA-256 of the bytes, quoted. */
@@ -1712,7 +1712,7 @@ export interface operations {
                     "audio/wav": string;
                 };
             };
-            /** @description Not modified: `If-None-Match` names the audio: MP3 (OpenAI speech) or WAV (espeak-ng)'s ETag. */
+            /** @description Not modified: `If-None-Match` names the audio: MP3 (older espeak-ng audio: WAV)'s ETag. */
             304: {
                 headers: {
                     [name: string]: unknown;
@@ -1747,7 +1747,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The range is outside the audio: MP3 (OpenAI speech) or WAV (espeak-ng); `Content-Range: bytes *\/size`. */
+            /** @description The range is outside the audio: MP3 (older espeak-ng audio: WAV); `Content-Range: bytes *\/size`. */
             416: {
                 headers: {
                     [name: string]: unknown;
