@@ -117,8 +117,12 @@ async def create_sourcefile(
 ) -> dict[str, Any]:
     if idempotency_key is not None:
         # A repeat is answered before its body is read: nothing of it is stored.
-        first = await services.by_idempotency_key(session, owner, idempotency_key)
-        if first is not None:
+        # Looked up by a reader: the request's write transaction (on SQLite, the write lock
+        # that the blob registry's own transaction needs) starts only after the body is stored.
+        async with runtime.readers() as reader:
+            seen = await services.by_idempotency_key(reader, owner, idempotency_key)
+        if seen is not None:
+            first = await services.get_owned(session, seen.id, owner)
             response.headers["Location"] = f"/api/sourcefiles/{first.id}"
             return await _read(session, first)
     content_type = request.headers.get("content-type", "")
