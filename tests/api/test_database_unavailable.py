@@ -47,7 +47,7 @@ ROUTES: list[tuple[str, str, dict[str, Any]]] = [
 @pytest.fixture
 async def service(throwaway_pg: ThrowawayPostgres, tmp_path: Path) -> Runtime:
     runtime = build_runtime(
-        make_settings(throwaway_pg.url, tmp_path, lease_s=3.0),
+        make_settings(throwaway_pg.url, tmp_path, lease_s=3.0, shutdown_grace_s=1.0),
         graph=diamond(Recorder(delay_s=0.3)),
         providers=NO_PROVIDERS,
     )

@@ -29,7 +29,9 @@ GRAPH = Graph([StepSpec("a", oom), StepSpec("b", after, needs=("a",))])
 
 
 async def main(db_url: str, data_dir: Path) -> None:
-    settings = make_settings(db_url, data_dir, lease_s=1.0, poll_interval_s=0.2)
+    settings = make_settings(
+        db_url, data_dir, lease_s=1.0, poll_interval_s=0.2, shutdown_grace_s=0.5
+    )
     runtime = build_runtime(settings, graph=GRAPH, providers=NO_PROVIDERS)
     await runtime.start(executor=True)
     await asyncio.Event().wait()

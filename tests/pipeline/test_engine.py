@@ -122,7 +122,9 @@ async def test_the_heartbeat_keeps_a_step_longer_than_its_lease(
 ) -> None:
     recorder = Recorder(delay_s=2.5)
     graph = Graph([StepSpec("a", recorder.step("a"))])
-    settings = make_settings(db_url, tmp_path, lease_s=1.0, heartbeat_s=0.2, poll_interval_s=0.2)
+    settings = make_settings(
+        db_url, tmp_path, lease_s=1.0, heartbeat_s=0.2, poll_interval_s=0.2, shutdown_grace_s=0.5
+    )
     runtime = build_runtime(settings, graph=graph, providers=NO_PROVIDERS)
     try:
         await runtime.start(executor=True)
