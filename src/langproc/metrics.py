@@ -1,4 +1,4 @@
-"""The Prometheus series of SPEC §8. Updated where things happen; gauges that describe the
+"""The Prometheus series of docs/api.md. Updated where things happen; gauges that describe the
 database are refreshed when /metrics is scraped."""
 
 from __future__ import annotations

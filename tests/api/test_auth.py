@@ -1,4 +1,4 @@
-"""Auth (SPEC §6): JWTs from a secret or a rotating JWKS, and per-user isolation."""
+"""Auth (docs/api.md): JWTs from a secret or a rotating JWKS, and per-user isolation."""
 
 from __future__ import annotations
 
@@ -217,7 +217,7 @@ async def test_access_token_query_parameter_only_on_event_streams(
         headers={"Authorization": "Basic dXNlcjpwYXNz"},
     )
     assert proxied.status_code == 200
-    # Everywhere else the token goes in the header (SPEC §6), so that it stays out of logs.
+    # Everywhere else the token goes in the header (docs/api.md), so that it stays out of logs.
     for method, path in [
         ("POST", "/api/sourcefiles"),
         ("GET", "/api/sourcefiles"),

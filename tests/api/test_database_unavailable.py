@@ -1,5 +1,5 @@
 """PostgreSQL down, restarting or not migrated: every /api call answers 503 JSON with
-Retry-After (SPEC §4), and the service recovers by itself when the database is back."""
+Retry-After (docs/api.md), and the service recovers by itself when the database is back."""
 
 from __future__ import annotations
 

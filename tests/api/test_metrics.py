@@ -1,4 +1,4 @@
-"""/metrics exposes the series of SPEC §8, and they move when a pipeline runs."""
+"""/metrics exposes the series of docs/api.md, and they move when a pipeline runs."""
 
 from __future__ import annotations
 

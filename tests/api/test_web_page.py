@@ -1,4 +1,4 @@
-"""The built-in page (SPEC §4 `GET /`) in a real Chromium against the real app on loopback.
+"""The built-in page (docs/api.md) in a real Chromium against the real app on loopback.
 
 Needs Playwright for Python and Debian's `chromium` (not Playwright's own download).
 """

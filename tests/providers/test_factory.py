@@ -1,4 +1,4 @@
-"""Providers are chosen per capability by settings (SPEC §2: auto, openai, local)."""
+"""Providers are chosen per capability by settings (docs/api.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Request and response models of the HTTP API (SPEC §4)."""
+"""Request and response models of the HTTP API (docs/api.md)."""
 
 from __future__ import annotations
 
@@ -164,7 +164,7 @@ class PhraseRead(BaseModel):
 class LemmaRead(BaseModel):
     """An entry of the lemma table shared by all documents of the language."""
 
-    # `register` is a BaseModel attribute: the field is named apart and keeps the SPEC's name.
+    # `register` is a BaseModel attribute: the field is named apart and keeps the API's name.
     model_config = ConfigDict(
         serialize_by_alias=True, validate_by_name=True, validate_by_alias=True
     )

@@ -1,4 +1,4 @@
-"""503 answers for a database that is down, restarting, overloaded or not migrated (SPEC §4).
+"""503 answers for a database that is down, restarting, overloaded or not migrated (docs/api.md).
 
 Database errors that say nothing about availability (a constraint, a bug) are not caught here:
 they stay the 500s they are.

@@ -10,7 +10,7 @@ import httpx
 
 from langproc.settings import Settings
 
-# Exit codes of every command: SPEC'd in docs/api.md's CLI section.
+# Exit codes of every command (the README lists them).
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 # The server rejected what the user typed (a bad file, language, step name): bad usage.
 _USAGE_STATUSES = {400, 413, 415, 422}

@@ -1,4 +1,4 @@
-"""Event streams (SPEC §5): replay the stored events after a position, then follow new ones.
+"""Event streams (docs/api.md): replay the stored events after a position, then follow new ones.
 
 One `Tail` per process follows the event table for every open stream: after each hub wake-up
 (LISTEN/NOTIFY on Postgres, in-process on SQLite), and every `POLL_S` in case a wake-up was

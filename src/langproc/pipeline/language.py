@@ -1,4 +1,4 @@
-"""The language pipeline of SPEC §2: every step, its dependencies and limits, in one place."""
+"""The language pipeline of docs/api.md: every step, its dependencies and limits, in one place."""
 
 from __future__ import annotations
 

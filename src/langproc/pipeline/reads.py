@@ -43,7 +43,7 @@ def summary(row: Mapping[Any, Any], progress: dict[str, int]) -> dict[str, Any]:
 
 
 async def detail(session: AsyncSession, sourcefile_id: uuid.UUID, owner: str) -> dict[str, Any]:
-    """Everything about one sourcefile (SPEC §4): its steps and the results that exist; another
+    """Everything about one sourcefile (docs/api.md): its steps and the results that exist; another
     owner's sourcefile is as unknown as a missing one."""
     found = (
         (

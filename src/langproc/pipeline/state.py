@@ -42,7 +42,7 @@ class StepChange:
 
 
 def derive_status(steps: Sequence[StepRun]) -> SourcefileStatus:
-    """The sourcefile status of SPEC §3, from its steps."""
+    """The sourcefile status of docs/api.md, from its steps."""
     statuses = [s.status for s in steps]
     if all(s in DONE_STEP_STATUSES for s in statuses):
         return SourcefileStatus.SUCCEEDED

@@ -1,4 +1,4 @@
-"""Chooses an adapter per capability from settings (SPEC §2: auto, openai, local)."""
+"""Chooses an adapter per capability from settings (docs/api.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Typed outputs of the steps (SPEC §2). They are checkpointed as JSON and served by the API.
+"""Typed outputs of the steps (docs/api.md). They are checkpointed as JSON and served by the API.
 
 Every value fits what the tables hold (`db/results.py`), whoever produced it: a model's verbose
 label is cut to its column, a CEFR level is reduced to its code, a "word" longer than a column
@@ -109,7 +109,7 @@ class Phrases(StepModel):
 
 
 class Lemma(StepModel):
-    # `register` is a BaseModel attribute, so the field has another name and the SPEC's alias.
+    # `register` is a BaseModel attribute, so the field has another name and the API's alias.
     model_config = ConfigDict(
         serialize_by_alias=True, validate_by_name=True, validate_by_alias=True
     )

@@ -1,4 +1,4 @@
-"""Event stream routes (SPEC §5): Server-Sent Events of one sourcefile or of all the caller's."""
+"""Event stream routes (docs/api.md): Server-Sent Events of one sourcefile or all of them."""
 
 from __future__ import annotations
 

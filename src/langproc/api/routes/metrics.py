@@ -1,4 +1,4 @@
-"""Prometheus metrics (SPEC §8)."""
+"""Prometheus metrics (docs/api.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The built-in web page (SPEC §4 `GET /`): index.html and its static files."""
+"""The built-in web page (docs/api.md): index.html and its static files."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Sourcefile routes: create, list, read, retry, cancel, delete (SPEC §4)."""
+"""Sourcefile routes: create, list, read, retry, cancel, delete (docs/api.md)."""
 
 from __future__ import annotations
 
