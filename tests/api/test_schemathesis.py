@@ -45,10 +45,10 @@ class CurrentApp:
 
 
 CURRENT = CurrentApp()
-docs/api.md = create_app(Settings(_env_file=None)).openapi()
+OPENAPI = create_app(Settings(_env_file=None)).openapi()
 # Signed in through the documented `bearer` scheme, so schemathesis knows the request's auth.
 CONFIG = schemathesis.Config.from_dict({"auth": {"openapi": {"bearer": {"bearer": TOKEN}}}})
-schema = schemathesis.openapi.from_dict(docs/api.md, config=CONFIG).exclude(path_regex=r"/events$")
+schema = schemathesis.openapi.from_dict(OPENAPI, config=CONFIG).exclude(path_regex=r"/events$")
 schema.app = CURRENT
 
 
@@ -63,7 +63,7 @@ def live_app(db_url: str, tmp_path: Path) -> Iterator[None]:
     )
     CURRENT.app = create_app(runtime=runtime)
     served = schemathesis.openapi.from_asgi("/openapi.json", CURRENT)
-    assert served.raw_schema == docs/api.md, "the generated tests are those of the served document"
+    assert served.raw_schema == OPENAPI, "the generated tests are those of the served document"
     yield
     CURRENT.app = None
 
