@@ -83,6 +83,10 @@ def test_api_answers_as_documented(case: schemathesis.Case[Any]) -> None:
     semantic = (case.query is not None and "cursor" in case.query) or (
         case.media_type == "multipart/form-data"
     )
+    # A repeated Idempotency-Key answers the first request before its body is read (nothing
+    # of a repeat is stored), so a generated repeat with a broken body is rightly a 202.
+    if case.headers:
+        case.headers.pop("idempotency-key", None)
     case.call_and_validate(
         excluded_checks=[positive_data_acceptance] if semantic else None,
     )
@@ -136,6 +140,7 @@ async def test_a_nul_character_in_the_text_is_422(client: httpx.AsyncClient) -> 
     response = await client.post("/api/sourcefiles", json={**TEXT, "text": "a\x00b"})
     assert response.status_code == 422
     assert "NUL" in response.json()["detail"]
+    # A file with NUL bytes is not text (the type comes from the bytes): 415, not stored.
     upload = {"file": ("a.txt", ("x" * 5000 + "\x00").encode(), "text/plain")}
     response = await client.post("/api/sourcefiles", files=upload, data={"language": "el"})
-    assert response.status_code == 422
+    assert response.status_code == 415
