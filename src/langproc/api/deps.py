@@ -41,7 +41,7 @@ async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A session for reads. On Postgres each statement runs on its own (autocommit): no BEGIN
     and COMMIT round trips around a GET; its statements read the steps before the results, and a
     step's results commit with its status, so an answer never shows a result without its step."""
-    async with autocommit_scope(get_runtime(request).sessions) as session:
+    async with autocommit_scope(get_runtime(request).readers) as session:
         yield session
 
 
