@@ -43,6 +43,9 @@ async def speak(fake: FakeOpenAI, **settings: Any) -> SentenceAudios:
     async def no_source() -> bytes:
         raise AssertionError("speak_sentences does not read the upload")
 
+    def no_writer() -> Any:
+        raise AssertionError("a sentence's audio is stored whole")
+
     async def run_blocking(fn: Any, *args: Any) -> Any:
         return fn(*args)
 
@@ -54,7 +57,7 @@ async def speak(fake: FakeOpenAI, **settings: Any) -> SentenceAudios:
                 sentences=[Sentence(sentence=s) for s in SENTENCES]
             ).model_dump()
         },
-        blobs=BlobAccess(read_source=no_source, store=store),
+        blobs=BlobAccess(read_source=no_source, store=store, writer=no_writer),
         run_blocking=run_blocking,
     )
     try:
