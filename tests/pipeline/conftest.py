@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -50,8 +51,8 @@ class Recorder:
             try:
                 await asyncio.sleep(self.delay_s)
                 inject = self.behaviour.get(name)
-                if inject is not None:
-                    inject(ctx)
+                if inject is not None and inspect.isawaitable(injected := inject(ctx)):
+                    await injected
                 seen = sorted(
                     f"{need}={out['text']}" for need, out in ctx.outputs.items() if out is not None
                 )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import text, update
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from langproc.db.base import utcnow
 from langproc.db.engine import session_scope
@@ -225,3 +226,40 @@ async def test_retry_of_named_steps_reruns_exactly_them_and_downstream(
     assert runs == {"a": 1, "b": 2, "c": 1, "d": 2}
     # d takes b's output: its second run waits for b's second run, not for b's old status.
     assert recorder.spans[(sid, "d")][1][0] >= recorder.spans[(sid, "b")][1][1]
+
+
+async def test_a_step_that_cannot_reach_the_database_is_retried_not_failed(
+    runtime: Runtime, recorder: Recorder
+) -> None:
+    """The result cache and the lemma table are read inside steps: a database restart met there
+    is a transient error, as it is in a checkpoint; a bug in a step still fails it at once."""
+    unreachable = create_async_engine("postgresql+asyncpg://postgres@127.0.0.1:1/none")
+    tries = {"b": 0}
+
+    async def reads_the_database(_ctx: StepContext) -> None:
+        tries["b"] += 1
+        if tries["b"] == 1:
+            async with unreachable.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+
+    def buggy(_ctx: StepContext) -> None:
+        raise ValueError("a bug")
+
+    recorder.behaviour["b"] = reads_the_database
+    recorder.behaviour["c"] = buggy
+    await runtime.start(executor=True)
+    [sid] = await submit(runtime)
+
+    assert (await wait_for_status(runtime, [sid], {"succeeded", "failed"}))[sid] == "failed"
+    await unreachable.dispose()
+    steps = await steps_of(runtime, sid)
+    assert (steps["b"].status, steps["b"].attempt) == ("succeeded", 2)
+    retrying = [
+        e.payload["error"]
+        for e in await events_of(runtime, sid)
+        if e.payload.get("step") == "b" and e.payload["status"] == "retrying"
+    ]
+    assert len(retrying) == 1
+    assert retrying[0]["message"].startswith("the database was unreachable")
+    assert (steps["c"].status, steps["c"].attempt) == ("failed", 1)
+    assert steps["c"].error_message == "internal error in step c (ValueError): a bug"

@@ -282,16 +282,7 @@ class Engine:
         except StepError as error:
             outcome = self._failure(claim, error)
         except Exception as exc:  # a bug in a step must not kill the executor
-            log.exception(
-                "step.crashed",
-                extra={"sourcefile_id": str(claim.sourcefile_id), "step": claim.step},
-            )
-            outcome = self._failure(
-                claim,
-                PermanentError(
-                    f"internal error in step {claim.step} ({type(exc).__name__}): {describe(exc)}"
-                ),
-            )
+            outcome = self._failure(claim, unexpected(claim, exc))
         return outcome, usage, time.monotonic() - started
 
     async def finish(self, claim: Claim, outcome: Outcome, usage: Usage, elapsed: float) -> None:
@@ -472,3 +463,18 @@ class Engine:
             if due is None:
                 return None
             return (due - await database_now(session)).total_seconds()
+
+
+def unexpected(claim: Claim, exc: Exception) -> StepError:
+    """What an exception no step raised on purpose means: a database that could not be reached
+    (the result cache, the lemma table) passes and is retried; anything else is a bug, logged."""
+    if db_failures.is_transient(exc):
+        return TransientError(
+            f"the database was unreachable: {db_failures.message(exc)}", kind="database"
+        )
+    log.exception(
+        "step.crashed", extra={"sourcefile_id": str(claim.sourcefile_id), "step": claim.step}
+    )
+    return PermanentError(
+        f"internal error in step {claim.step} ({type(exc).__name__}): {describe(exc)}"
+    )
