@@ -256,6 +256,7 @@ def run_once(args: argparse.Namespace, pipelines: int, workdir: Path) -> RunResu
         result.limit_per_process = args.provider_limit
     if args.max_steps is not None:
         extra["LANGPROC_MAX_CONCURRENT_STEPS"] = str(args.max_steps)
+    extra.update(setting.split("=", 1) for setting in args.set)
     fake = FakeProviderProcess(args.latency_ms, workdir / "fake-provider.log")
     try:
         with fresh_database(args.database, args.postgres_url, workdir) as database:
@@ -357,6 +358,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         type=Path,
         default=None,
         help="record serve with py-spy during the run into this file (collapsed stacks)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="another setting of the service, e.g. LANGPROC_DATABASE_POOL_SIZE=40 (repeatable)",
     )
     parser.add_argument("--sample", type=Path, default=SAMPLES / "el-story.txt")
     parser.add_argument("--keep", action="store_true", help="keep logs and data of every run")
