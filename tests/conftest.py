@@ -3,6 +3,10 @@ fresh SQLite file per test, so that tests can commit from many connections like 
 
 PostgreSQL is the one named by LANGPROC_TEST_DATABASE_URL (CI and this machine) or, when unset,
 a throwaway server that pytest-postgresql starts from the installed binaries.
+
+Also the fixtures that more than one folder uses: runtimes on those databases (the recorded
+diamond graph, or any other), a PostgreSQL server a test may stop, and real `langproc`
+processes. Their helpers are in tests/support/.
 """
 
 from __future__ import annotations
@@ -10,14 +14,23 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
 from langproc.db.migrate import upgrade
+from langproc.pipeline.graph import Graph
+from langproc.runtime import Runtime
+from langproc.steps.context import Providers
+from tests.fakes.openai_server import FakeOpenAI
+from tests.paths import SAMPLES
+from tests.pgserver import ThrowawayPostgres
+from tests.support.cluster import Cluster
+from tests.support.engine import NO_PROVIDERS, MakeRuntime, Recorder, diamond, new_runtime
 
 
 def _admin_url(async_url: str) -> str:
@@ -77,3 +90,64 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
 def db_url(request: pytest.FixtureRequest) -> str:
     """Each test that takes it runs once on SQLite and once on PostgreSQL."""
     return str(request.getfixturevalue(f"{'pg' if request.param == 'postgres' else 'sqlite'}_url"))
+
+
+@pytest.fixture
+async def make_runtime(tmp_path: Path) -> AsyncIterator[MakeRuntime]:
+    """Builds runtimes (see `new_runtime`); each is stopped at teardown, started or not, and
+    whether or not the test (or an app's lifespan) stopped it already."""
+    built: list[Runtime] = []
+
+    def make(
+        db_url: str,
+        *,
+        data_dir: Path | None = None,
+        graph: Graph | None = None,
+        providers: Providers | None = NO_PROVIDERS,
+        **settings: Any,
+    ) -> Runtime:
+        runtime = new_runtime(
+            db_url, data_dir or tmp_path, graph=graph, providers=providers, **settings
+        )
+        built.append(runtime)
+        return runtime
+
+    yield make
+    for runtime in built:
+        await runtime.stop()
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def runtime(db_url: str, recorder: Recorder, make_runtime: MakeRuntime) -> Runtime:
+    """The diamond graph, recorded by `recorder`, on either database; not started."""
+    return make_runtime(db_url, graph=diamond(recorder))
+
+
+@pytest.fixture
+def sqlite_runtime(sqlite_url: str, recorder: Recorder, make_runtime: MakeRuntime) -> Runtime:
+    """`runtime`, on SQLite only."""
+    return make_runtime(sqlite_url, graph=diamond(recorder))
+
+
+@pytest.fixture
+def throwaway_pg() -> Iterator[ThrowawayPostgres]:
+    """A running PostgreSQL server that the test may stop and start (removed afterwards)."""
+    server = ThrowawayPostgres()
+    server.start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def cluster(pg_url: str, tmp_path: Path) -> Iterator[Cluster]:
+    """Processes on a fresh PostgreSQL database, all stopped at teardown. The fake LLM answers
+    in 300 ms, so that steps are in flight when a process is killed."""
+    with FakeOpenAI(latency_ms=300, samples_dir=SAMPLES) as llm:
+        group = Cluster(pg_url, tmp_path, llm)
+        yield group
+        group.stop()

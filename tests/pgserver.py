@@ -12,7 +12,6 @@ import pwd
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -72,12 +71,3 @@ class ThrowawayPostgres:
         if (self.data / "postmaster.pid").exists():
             self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
-
-
-@pytest.fixture
-def throwaway_pg() -> Iterator[ThrowawayPostgres]:
-    """A running PostgreSQL server that the test may stop and start (removed afterwards)."""
-    server = ThrowawayPostgres()
-    server.start()
-    yield server
-    server.remove()

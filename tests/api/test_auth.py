@@ -10,22 +10,21 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from fastapi import FastAPI
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from PIL import Image
 
 from langproc.api.app import create_app
 from langproc.db.engine import session_scope
 from langproc.db.results import Audio
-from langproc.runtime import Runtime, build_runtime
-from tests.pipeline.conftest import NO_PROVIDERS, Recorder, diamond, make_settings
+from langproc.runtime import Runtime
+from tests.support.engine import MakeRuntime, Recorder, diamond
+from tests.support.service import asgi_client
 
 SECRET = "a-test-secret-that-is-at-least-32-bytes"
 TEXT = {"text": "Ήταν μια φορά ένας βασιλιάς.", "language": "el"}
@@ -50,26 +49,16 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def _client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
-
-
 @pytest.fixture
-def jwt_runtime(db_url: str, tmp_path: Path) -> Runtime:
-    return build_runtime(
-        make_settings(db_url, tmp_path, auth="jwt", jwt_secret=SECRET),
-        graph=diamond(Recorder(delay_s=0.01)),
-        providers=NO_PROVIDERS,
-    )
+def jwt_runtime(db_url: str, make_runtime: MakeRuntime) -> Runtime:
+    graph = diamond(Recorder(delay_s=0.01))
+    return make_runtime(db_url, graph=graph, auth="jwt", jwt_secret=SECRET)
 
 
 @pytest.fixture
 async def jwt_client(jwt_runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     """The API with `LANGPROC_AUTH=jwt` and an HS256 secret."""
-    async for http in _client(create_app(runtime=jwt_runtime)):
+    async with asgi_client(create_app(runtime=jwt_runtime)) as http:
         yield http
 
 
@@ -322,14 +311,11 @@ def jwks() -> Iterator[Jwks]:
 
 @pytest.fixture
 async def jwks_client(
-    sqlite_url: str, tmp_path: Path, jwks: Jwks
+    sqlite_url: str, make_runtime: MakeRuntime, jwks: Jwks
 ) -> AsyncIterator[httpx.AsyncClient]:
-    runtime = build_runtime(
-        make_settings(sqlite_url, tmp_path, auth="jwt", jwks_url=jwks.url),
-        graph=diamond(Recorder(delay_s=0.01)),
-        providers=NO_PROVIDERS,
-    )
-    async for http in _client(create_app(runtime=runtime)):
+    graph = diamond(Recorder(delay_s=0.01))
+    runtime = make_runtime(sqlite_url, graph=graph, auth="jwt", jwks_url=jwks.url)
+    async with asgi_client(create_app(runtime=runtime)) as http:
         yield http
 
 
@@ -361,7 +347,8 @@ async def test_jwks_keys_verify_tokens_and_a_rotated_key_is_picked_up(
 
     # Rotation: the provider publishes a new key and signs with it; no restart here.
     jwks.publish(old, new)
-    # Past the refetch cooldown that keeps unknown `kid`s from flooding the JWKS endpoint.
+    # A fixed wait on purpose: what must pass is time itself, the one-second refetch cooldown
+    # that keeps unknown `kid`s from flooding the JWKS endpoint (no condition to wait for).
     await asyncio.sleep(1.1)
     rotated = await jwks_client.get("/api/sourcefiles", headers=bearer(new.sign()))
     assert rotated.status_code == 200, rotated.text
@@ -373,7 +360,7 @@ async def test_jwks_keys_verify_tokens_and_a_rotated_key_is_picked_up(
     assert "signing key" in unknown.json()["detail"]
     assert jwks.fetches == 2, "an unknown kid right after a fetch does not refetch"
 
-    await asyncio.sleep(1.1)
+    await asyncio.sleep(1.1)  # past the cooldown again, on purpose as above
     later = await jwks_client.get("/api/sourcefiles", headers=bearer(stranger.sign()))
     assert later.status_code == 401
     assert jwks.fetches == 3

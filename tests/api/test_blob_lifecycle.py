@@ -8,10 +8,7 @@ import hashlib
 import io
 import os
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -28,18 +25,12 @@ from langproc.errors import StoredFileGone
 from langproc.pipeline.graph import Graph, StepSpec
 from langproc.pipeline.results import store_text_audio
 from langproc.pipeline.services import NewSourcefile, create_sourcefile
-from langproc.runtime import Runtime, build_runtime
-from langproc.settings import Settings
+from langproc.runtime import Runtime
 from langproc.steps.context import StepContext
 from langproc.steps.models import Audio
-from tests.pipeline.conftest import (
-    NO_PROVIDERS,
-    Recorder,
-    diamond,
-    make_settings,
-    wait_for_status,
-)
-from tests.waiting import eventually
+from tests.support.engine import MakeRuntime, Recorder, diamond, wait_for_status
+from tests.support.service import asgi_client
+from tests.support.waiting import eventually
 
 SAME_AUDIO = b"\xff\xf3" + b"the same spoken words" * 100
 
@@ -50,23 +41,17 @@ def _png() -> bytes:
     return out.getvalue()
 
 
-def _settings(db_url: str, tmp_path: Path) -> Settings:
-    # A small pool: the PostgreSQL server is shared, and queueing on the pool is part of the race.
-    return make_settings(db_url, tmp_path, database_pool_size=4)
+# A small pool: the PostgreSQL server is shared, and queueing on the pool is part of the race.
+POOL_SIZE = 4
 
 
-@asynccontextmanager
-async def _client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(runtime=runtime)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
-
-
-async def test_identical_uploads_racing_deletes_lose_no_image(db_url: str, tmp_path: Path) -> None:
-    runtime = build_runtime(_settings(db_url, tmp_path), graph=diamond(Recorder()))
-    async with _client(runtime) as client:
+async def test_identical_uploads_racing_deletes_lose_no_image(
+    db_url: str, recorder: Recorder, make_runtime: MakeRuntime
+) -> None:
+    runtime = make_runtime(
+        db_url, graph=diamond(recorder), providers=None, database_pool_size=POOL_SIZE
+    )
+    async with asgi_client(create_app(runtime=runtime)) as client:
         await _race_uploads_and_deletes(client, runtime)
 
 
@@ -131,12 +116,12 @@ class Gate:
 
 
 async def test_finished_pipeline_keeps_its_audio_when_its_twin_is_deleted(
-    db_url: str, tmp_path: Path
+    db_url: str, make_runtime: MakeRuntime
 ) -> None:
     gate = Gate()
     graph = Graph([StepSpec("speak_text", gate.speak, store=store_text_audio)])
-    runtime = build_runtime(_settings(db_url, tmp_path), graph=graph, providers=NO_PROVIDERS)
-    async with _client(runtime) as client:
+    runtime = make_runtime(db_url, graph=graph, database_pool_size=POOL_SIZE)
+    async with asgi_client(create_app(runtime=runtime)) as client:
 
         async def submit() -> uuid.UUID:
             body = {"text": "Καλημέρα.", "language": "el"}
@@ -165,11 +150,9 @@ async def test_finished_pipeline_keeps_its_audio_when_its_twin_is_deleted(
 
 
 @pytest.fixture
-async def bare_runtime(db_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
+def bare_runtime(db_url: str, make_runtime: MakeRuntime) -> Runtime:
     """A runtime whose executor and collector are not started: the test sweeps by hand."""
-    runtime = build_runtime(_settings(db_url, tmp_path), providers=NO_PROVIDERS)
-    yield runtime
-    await runtime.stop()
+    return make_runtime(db_url, database_pool_size=POOL_SIZE)
 
 
 async def test_only_unused_files_are_collected_and_only_after_the_delay(

@@ -13,8 +13,8 @@ import httpx
 from PIL import Image
 
 from langproc.runtime import Runtime
-from tests.pipeline.conftest import Recorder, wait_for_status
-from tests.waiting import eventually
+from tests.support.engine import Recorder, wait_for_status
+from tests.support.waiting import eventually
 
 EL = {"language": "el"}
 TEXT = {"text": "Ήταν μια φορά ένας βασιλιάς.", "language": "el"}

@@ -7,23 +7,21 @@ import asyncio
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from langproc.api.app import create_app
 from langproc.db.migrate import upgrade
 from langproc.db.models import Event, StepRun
-from langproc.runtime import Runtime, build_runtime
-from tests.pgserver import ThrowawayPostgres, throwaway_pg
-from tests.pipeline.conftest import NO_PROVIDERS, Recorder, diamond, make_settings, submit
-from tests.waiting import eventually
+from langproc.runtime import Runtime
+from tests.pgserver import ThrowawayPostgres
+from tests.support.engine import MakeRuntime, Recorder, diamond, submit
+from tests.support.service import asgi_client
+from tests.support.waiting import eventually
 
-__all__ = ["throwaway_pg"]
 pytestmark = pytest.mark.slow
 
 SOME_ID = uuid.uuid4()
@@ -45,22 +43,15 @@ ROUTES: list[tuple[str, str, dict[str, Any]]] = [
 
 
 @pytest.fixture
-async def service(throwaway_pg: ThrowawayPostgres, tmp_path: Path) -> Runtime:
-    runtime = build_runtime(
-        make_settings(throwaway_pg.url, tmp_path, lease_s=3.0, shutdown_grace_s=1.0),
-        graph=diamond(Recorder(delay_s=0.3)),
-        providers=NO_PROVIDERS,
-    )
-    return runtime
+def service(throwaway_pg: ThrowawayPostgres, make_runtime: MakeRuntime) -> Runtime:
+    graph = diamond(Recorder(delay_s=0.3))
+    return make_runtime(throwaway_pg.url, graph=graph, lease_s=3.0, shutdown_grace_s=1.0)
 
 
 @pytest.fixture
 async def client(service: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    app: FastAPI = create_app(runtime=service)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
+    async with asgi_client(create_app(runtime=service), raise_app_exceptions=False) as http:
+        yield http
 
 
 async def _every_route_is_503(http: httpx.AsyncClient, saying: str) -> None:

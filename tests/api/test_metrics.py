@@ -8,7 +8,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from langproc.runtime import Runtime
-from tests.pipeline.conftest import wait_for_status
+from tests.support.engine import wait_for_status
 
 SERIES = {
     "langproc_step_duration_seconds",

@@ -22,9 +22,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from starlette.types import Receive, Scope, Send
 
 from langproc.api.app import create_app
-from langproc.runtime import build_runtime
 from langproc.settings import Settings
-from tests.pipeline.conftest import NO_PROVIDERS, Recorder, diamond, make_settings
+from tests.support.engine import Recorder, diamond, new_runtime
 
 SECRET = "schemathesis-secret-at-least-32-bytes-long"
 TOKEN = jwt.encode(
@@ -56,11 +55,8 @@ schema.app = CURRENT
 def live_app(db_url: str, tmp_path: Path) -> Iterator[None]:
     """The app on a fresh database. Schemathesis runs its lifespan on its own event loop and
     ends it when the test ends."""
-    runtime = build_runtime(
-        make_settings(db_url, tmp_path, auth="jwt", jwt_secret=SECRET),
-        graph=diamond(Recorder(delay_s=0.01)),
-        providers=NO_PROVIDERS,
-    )
+    graph = diamond(Recorder(delay_s=0.01))
+    runtime = new_runtime(db_url, tmp_path, graph=graph, auth="jwt", jwt_secret=SECRET)
     CURRENT.app = create_app(runtime=runtime)
     served = schemathesis.openapi.from_asgi("/openapi.json", CURRENT)
     assert served.raw_schema == OPENAPI, "the generated tests are those of the served document"

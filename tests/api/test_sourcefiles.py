@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from langproc.db.models import Event
 from langproc.runtime import Runtime
-from tests.pipeline.conftest import Recorder, steps_of, wait_for_status
-from tests.waiting import eventually
+from tests.support.engine import Recorder, steps_of, wait_for_status
+from tests.support.waiting import eventually
 
 
 def _running(runtime: Runtime, sid: str) -> Callable[[], Awaitable[bool]]:

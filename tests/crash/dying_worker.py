@@ -10,10 +10,9 @@ import sys
 from pathlib import Path
 
 from langproc.pipeline.graph import Graph, StepSpec
-from langproc.runtime import build_runtime
 from langproc.steps.context import StepContext
 from langproc.steps.models import Text
-from tests.pipeline.conftest import NO_PROVIDERS, make_settings
+from tests.support.engine import new_runtime
 
 
 async def oom(_ctx: StepContext) -> Text:
@@ -29,10 +28,9 @@ GRAPH = Graph([StepSpec("a", oom), StepSpec("b", after, needs=("a",))])
 
 
 async def main(db_url: str, data_dir: Path) -> None:
-    settings = make_settings(
-        db_url, data_dir, lease_s=1.0, poll_interval_s=0.2, shutdown_grace_s=0.5
+    runtime = new_runtime(
+        db_url, data_dir, graph=GRAPH, lease_s=1.0, poll_interval_s=0.2, shutdown_grace_s=0.5
     )
-    runtime = build_runtime(settings, graph=GRAPH, providers=NO_PROVIDERS)
     await runtime.start(executor=True)
     await asyncio.Event().wait()
 

@@ -4,7 +4,6 @@ finishes, no result row exists twice, and no file is lost."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,13 +11,11 @@ import httpx
 import pytest
 
 from langproc.db.migrate import upgrade
-from tests.crash.conftest import Cluster, submit_stories
-from tests.crash.test_crash_recovery import assert_each_step_finished_once, wait_for_running_steps
 from tests.fakes.openai_server import FakeOpenAI, Fault
 from tests.paths import SAMPLES
-from tests.pgserver import ThrowawayPostgres, throwaway_pg
+from tests.pgserver import ThrowawayPostgres
+from tests.support.cluster import Cluster, assert_each_step_finished_once, submit_stories
 
-__all__ = ["throwaway_pg"]
 pytestmark = pytest.mark.slow
 STORIES = 8
 FAULTS = (Fault.RATE_LIMIT, Fault.SERVER_ERROR, Fault.TIMEOUT, Fault.MALFORMED_JSON)
@@ -30,20 +27,10 @@ def chaos(throwaway_pg: ThrowawayPostgres, tmp_path: Path) -> Iterator[Cluster]:
     llm = FakeOpenAI(latency_ms=100, samples_dir=SAMPLES, seed=7)
     llm.set_transient_failures(0.2, faults=FAULTS, retry_after_s=0.3)
     llm.slow_response_s = 10.0  # the hang: far past the provider timeout below
-    llm.start()
-    group = Cluster(throwaway_pg.url, tmp_path, llm)
-    yield group
-    for process in group.processes:
-        process.stop()
-    llm.stop()
-
-
-def _wait_for_running(cluster: Cluster, within_s: float = 30.0) -> None:
-    deadline = time.monotonic() + within_s
-    while cluster.query("SELECT count(*) FROM step_run WHERE status = 'running'")[0][0] == 0:
-        if time.monotonic() > deadline:
-            raise AssertionError("no step is running")
-        time.sleep(0.05)
+    with llm:
+        group = Cluster(throwaway_pg.url, tmp_path, llm)
+        yield group
+        group.stop()
 
 
 def test_faults_a_kill_and_a_database_restart_lose_nothing(
@@ -52,11 +39,11 @@ def test_faults_a_kill_and_a_database_restart_lose_nothing(
     env = {"LANGPROC_PROVIDER_TIMEOUT_S": "1", "LANGPROC_MAX_ATTEMPTS": "12"}
     first = chaos.start(**env)
     ids = submit_stories(first, STORIES)
-    wait_for_running_steps(chaos, at_least=2)
+    chaos.wait_for_steps(running=2, succeeded=20)
     first.kill()
 
     second = chaos.start(**env)
-    _wait_for_running(chaos)
+    chaos.wait_for_steps(running=1)
     throwaway_pg.restart()
 
     assert chaos.wait_all_done(STORIES, within_s=50) == {"succeeded": STORIES}

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from langproc.runtime import Runtime, build_runtime
+from langproc.runtime import Runtime
 from tests.crash.dying_worker import GRAPH
-from tests.pipeline.conftest import NO_PROVIDERS, make_settings, steps_of, submit, wait_for_status
-from tests.waiting import eventually
+from tests.support.engine import MakeRuntime, steps_of, submit, wait_for_status
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -42,10 +42,10 @@ def gone_or_failed(
 
 
 async def test_a_step_that_kills_its_process_fails_after_three_deaths(
-    pg_url: str, tmp_path: Path
+    pg_url: str, tmp_path: Path, make_runtime: MakeRuntime
 ) -> None:
     db_url = pg_url
-    runtime = build_runtime(make_settings(db_url, tmp_path), graph=GRAPH, providers=NO_PROVIDERS)
+    runtime = make_runtime(db_url, graph=GRAPH)
     log = tmp_path / "workers.log"
     deaths = 0
     worker = None
@@ -65,7 +65,6 @@ async def test_a_step_that_kills_its_process_fails_after_three_deaths(
         if worker is not None and worker.poll() is None:
             worker.kill()
             worker.wait(10)
-        await runtime.stop()
 
     assert deaths == 3
     assert status[sid] == "failed"

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import math
 import signal
-import time
 
 import httpx
 import pytest
 
-from tests.crash.conftest import Cluster, submit_stories
+from tests.support.cluster import Cluster, assert_each_step_finished_once, submit_stories
 
 # Twenty pipelines, twice, on a shared machine: the waits inside give up first.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
-STEPS = 8
 
 
 def expected_calls(cluster: Cluster, server_url: str, ids: list[str]) -> int:
@@ -29,37 +27,10 @@ def expected_calls(cluster: Cluster, server_url: str, ids: list[str]) -> int:
     return total
 
 
-def wait_for_running_steps(cluster: Cluster, at_least: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        [(running,)] = cluster.query("SELECT count(*) FROM step_run WHERE status = 'running'")
-        [(done,)] = cluster.query("SELECT count(*) FROM step_run WHERE status = 'succeeded'")
-        if running >= at_least and done >= 20:
-            return
-        time.sleep(0.05)
-    raise AssertionError("the pipelines did not get going")
-
-
-def assert_each_step_finished_once(cluster: Cluster, ids: list[str]) -> None:
-    rows = cluster.query("SELECT status, count(*) FROM step_run GROUP BY status")
-    assert dict(rows) == {"succeeded": len(ids) * (STEPS - 1), "skipped": len(ids)}
-    finished = cluster.query(
-        "SELECT sourcefile_id, payload->>'step', count(*) FROM event "
-        "WHERE type = 'step' AND payload->>'status' IN ('succeeded', 'skipped') "
-        "GROUP BY 1, 2"
-    )
-    assert len(finished) == len(ids) * STEPS
-    assert {count for *_, count in finished} == {1}
-    missing = cluster.query(
-        "SELECT count(*) FROM step_run WHERE status = 'succeeded' AND output IS NULL"
-    )
-    assert missing == [(0,)]
-
-
 def test_kill_9_mid_pipeline_loses_nothing(cluster: Cluster) -> None:
     first = cluster.start()
     ids = submit_stories(first, 20)
-    wait_for_running_steps(cluster, at_least=4)
+    cluster.wait_for_steps(running=4, succeeded=20)
 
     first.kill()
     [(in_flight,)] = cluster.query("SELECT count(*) FROM step_run WHERE status = 'running'")
@@ -78,7 +49,7 @@ def test_kill_9_mid_pipeline_loses_nothing(cluster: Cluster) -> None:
 def test_sigterm_hands_running_steps_back_and_another_process_finishes(cluster: Cluster) -> None:
     first = cluster.start(LANGPROC_SHUTDOWN_GRACE_S="0.2")
     ids = submit_stories(first, 20)
-    wait_for_running_steps(cluster, at_least=4)
+    cluster.wait_for_steps(running=4, succeeded=20)
 
     # uvicorn re-raises SIGTERM after its graceful shutdown, so the exit status names it.
     assert first.terminate() in (0, -signal.SIGTERM)

@@ -1,66 +1,20 @@
-"""The diamond test graph behind a real uvicorn on loopback, on either database.
-
-httpx's ASGI transport hands over a response only once it is complete, so streams that stay
-open are tested over real sockets.
-"""
+"""The diamond test graph behind a real uvicorn on loopback, on either database (see
+tests/support/served.py for why streams need real sockets)."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
-from fastapi import FastAPI
 
 from langproc.api.app import create_app
-from langproc.events import stream
-from langproc.events.stream import EventFeed, Tail
-from langproc.runtime import Runtime, build_runtime
-from tests.pipeline.conftest import NO_PROVIDERS, Recorder, diamond, make_settings
-from tests.waiting import eventually
-
-
-@dataclass(frozen=True)
-class Served:
-    url: str
-    port: int
-    app: FastAPI
-    runtime: Runtime
-    server: uvicorn.Server
-
-    @property
-    def connections(self) -> int:
-        """Connections uvicorn still holds, and their request tasks (both must drain)."""
-        state = self.server.server_state
-        return max(len(state.connections), len(state.tasks))
-
-
-@pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
-
-
-@pytest.fixture
-def runtime(db_url: str, tmp_path: Path, recorder: Recorder) -> Runtime:
-    return build_runtime(
-        make_settings(db_url, tmp_path), graph=diamond(recorder), providers=NO_PROVIDERS
-    )
-
-
-# Far above any test's deadline: an event that arrives in time was not found by polling.
-NEVER_S = 3600.0
-
-
-def without_polling(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make `runtime`'s streams learn of new events only from hub wake-ups (a local commit, or a
-    NOTIFY through its LISTEN connection): the tail and idle streams never poll."""
-    monkeypatch.setattr(stream, "RECHECK_S", NEVER_S)
-    runtime.events = EventFeed(runtime.sessions, Tail(runtime.sessions, runtime.hub, NEVER_S))
+from langproc.runtime import Runtime
+from tests.support.served import Served
+from tests.support.waiting import eventually
 
 
 @pytest.fixture

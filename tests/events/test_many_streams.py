@@ -25,10 +25,10 @@ from langproc.db.models import Event
 from langproc.events.publish import iso
 from langproc.events.stream import open_streams
 from langproc.runtime import Runtime
-from tests.events.conftest import Served
 from tests.events.sse import Sse, SseParser, read_async
-from tests.pipeline.conftest import submit, wait_for_status
-from tests.waiting import eventually
+from tests.support.engine import submit, wait_for_status
+from tests.support.served import Served
+from tests.support.waiting import eventually
 
 # Hundreds of connections and megabytes of events on a shared machine; the waits inside give
 # up first.

@@ -3,36 +3,22 @@ separate worker, and a LISTEN connection that is killed or never opens."""
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
-from pathlib import Path
+from collections.abc import Generator
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.crash.conftest import Cluster, submit_stories
 from tests.events.sse import Sse, count, read_sync
-from tests.fakes.openai_server import FakeOpenAI
-from tests.paths import SAMPLES
-from tests.waiting import wait_until
+from tests.support.cluster import Cluster, submit_stories
+from tests.support.waiting import wait_until
 
 # Each read has its own deadline (tests/events/sse.py); this one catches anything else.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 LISTENER = "langproc-serve-listener"
 # The server runs no steps, so every event after a sourcefile's first comes from the worker.
 NO_STEPS = {"LANGPROC_MAX_CONCURRENT_STEPS": "0"}
-
-
-@pytest.fixture
-def cluster(pg_url: str, tmp_path: Path) -> Iterator[Cluster]:
-    fake = FakeOpenAI(latency_ms=300, samples_dir=SAMPLES)
-    fake.start()
-    group = Cluster(pg_url, tmp_path, fake)
-    yield group
-    for process in group.processes:
-        process.stop()
-    fake.stop()
 
 
 def stored(cluster: Cluster, sid: str) -> list[tuple[Any, ...]]:

@@ -18,10 +18,10 @@ from langproc.events.publish import publish
 from langproc.events.stream import EventFeed, Tail, open_streams
 from langproc.runtime import Runtime
 from langproc.steps.context import StepContext
-from tests.events.conftest import Served, without_polling
 from tests.events.sse import Sse, SseParser, Until, count, read_async
-from tests.pipeline.conftest import Recorder, events_of, wait_for_status
-from tests.waiting import eventually
+from tests.support.engine import Recorder, events_of, wait_for_status
+from tests.support.served import Served, without_polling
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.timeout(60)
 TEXT = {"text": "Ήταν μια φορά ένας βασιλιάς.", "language": "el"}

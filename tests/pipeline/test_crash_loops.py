@@ -4,42 +4,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
-from sqlalchemy import update
-
-from langproc.db.base import utcnow
-from langproc.db.engine import session_scope
-from langproc.db.models import Sourcefile, StepRun
+from langproc.db.models import Sourcefile
 from langproc.errors import TransientError
-from langproc.pipeline.engine import Engine
-from langproc.pipeline.services import retry_sourcefile
 from langproc.runtime import Runtime
 from langproc.steps.context import StepContext
-from tests.pipeline.conftest import Recorder, steps_of, submit
+from tests.support.engine import Recorder, another_engine, expire_lease, retry, steps_of, submit
 
-
-def restarted(runtime: Runtime) -> Engine:
-    """The engine of a new process (a new worker id), as after a crash and a restart."""
-    return Engine(
-        sessions=runtime.sessions,
-        graph=runtime.graph,
-        providers=runtime.engine.providers,
-        blobs=runtime.blobs,
-        settings=runtime.settings,
-        hub=runtime.hub,
-        run_blocking=runtime.run_blocking,
-    )
-
-
-async def die(runtime: Runtime, step_run_id: int) -> None:
-    """The process holding the step is gone: nobody renews its lease, and it expires."""
-    async with session_scope(runtime.sessions) as session:
-        await session.execute(
-            update(StepRun)
-            .where(StepRun.id == step_run_id)
-            .values(lease_expires_at=utcnow() - timedelta(seconds=1))
-        )
+# A process dies holding a step: nobody renews the lease, it expires, and a new process (a new
+# worker id, as after a restart) claims the step again.
+die = expire_lease
+restarted = another_engine
 
 
 async def sourcefile_status(runtime: Runtime, sid: uuid.UUID) -> str:
@@ -108,8 +83,7 @@ async def test_a_retry_from_the_api_starts_the_crash_count_again(runtime: Runtim
     assert await restarted(runtime).claim(10) == []
     assert (await steps_of(runtime, sid))["a"].status == "failed"
 
-    async with session_scope(runtime.sessions) as session:
-        await retry_sourcefile(session, runtime.graph, sid, "u1", None)
+    await retry(runtime, sid)
     [claim] = await restarted(runtime).claim(10)
     assert claim.step == "a"
     assert (await steps_of(runtime, sid))["a"].crash_count == 0

@@ -2,40 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from pathlib import Path
-
-from sqlalchemy import text, update
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from langproc.db.base import utcnow
-from langproc.db.engine import session_scope
-from langproc.db.models import StepRun, StepStatus
+from langproc.db.models import StepStatus
 from langproc.errors import PermanentError, TransientError
 from langproc.pipeline.engine import Outcome
-from langproc.pipeline.graph import Graph, StepSpec
-from langproc.pipeline.services import retry_sourcefile
 from langproc.providers.usage import Usage
-from langproc.runtime import Runtime, build_runtime
+from langproc.runtime import Runtime
 from langproc.steps.context import StepContext
-from tests.pipeline.conftest import (
-    NO_PROVIDERS,
+from tests.support.engine import (
+    MakeRuntime,
     Recorder,
+    another_engine,
     events_of,
-    make_settings,
+    expire_lease,
+    one_step,
+    retry,
     steps_of,
     submit,
     wait_for_status,
 )
-
-
-async def expire_lease(runtime: Runtime, step_run_id: int) -> None:
-    async with session_scope(runtime.sessions) as session:
-        await session.execute(
-            update(StepRun)
-            .where(StepRun.id == step_run_id)
-            .values(lease_expires_at=utcnow() - timedelta(seconds=1))
-        )
 
 
 async def test_parallel_branches_run_in_dependency_order(
@@ -80,15 +67,7 @@ async def test_stale_executor_cannot_overwrite_a_newer_attempt(runtime: Runtime)
     [first] = await runtime.engine.claim(10)
     assert (first.step, first.attempt) == ("a", 1)
     await expire_lease(runtime, first.step_run_id)
-    other = type(runtime.engine)(
-        sessions=runtime.sessions,
-        graph=runtime.graph,
-        providers=runtime.engine.providers,
-        blobs=runtime.blobs,
-        settings=runtime.settings,
-        hub=runtime.hub,
-        run_blocking=runtime.run_blocking,
-    )
+    other = another_engine(runtime)
     [second] = await other.claim(10)
     assert (second.step_run_id, second.attempt) == (first.step_run_id, 2)
 
@@ -119,21 +98,22 @@ async def test_an_executor_cannot_checkpoint_its_own_expired_attempt(runtime: Ru
 
 
 async def test_the_heartbeat_keeps_a_step_longer_than_its_lease(
-    db_url: str, tmp_path: Path
+    db_url: str, make_runtime: MakeRuntime
 ) -> None:
     recorder = Recorder(delay_s=2.5)
-    graph = Graph([StepSpec("a", recorder.step("a"))])
-    settings = make_settings(
-        db_url, tmp_path, lease_s=1.0, heartbeat_s=0.2, poll_interval_s=0.2, shutdown_grace_s=0.5
+    runtime = make_runtime(
+        db_url,
+        graph=one_step(recorder),
+        lease_s=1.0,
+        heartbeat_s=0.2,
+        poll_interval_s=0.2,
+        shutdown_grace_s=0.5,
     )
-    runtime = build_runtime(settings, graph=graph, providers=NO_PROVIDERS)
-    try:
-        await runtime.start(executor=True)
-        [sid] = await submit(runtime)
-        await wait_for_status(runtime, [sid], {"succeeded"})
-        step = (await steps_of(runtime, sid))["a"]
-    finally:
-        await runtime.stop()
+    await runtime.start(executor=True)
+    [sid] = await submit(runtime)
+    await wait_for_status(runtime, [sid], {"succeeded"})
+    step = (await steps_of(runtime, sid))["a"]
+    await runtime.stop()  # no attempt is left running to be counted later
 
     assert len(recorder.spans[(sid, "a")]) == 1, "the step ran once"
     assert step.attempt == 1
@@ -189,9 +169,7 @@ async def test_permanent_failure_keeps_other_branches_and_retry_completes_it(
     assert steps["d"].status == "pending"
 
     broken["yes"] = False
-    async with session_scope(runtime.sessions) as session:
-        await retry_sourcefile(session, runtime.graph, sid, "u1", None)
-    runtime.executor.wake()
+    await retry(runtime, sid)
     assert (await wait_for_status(runtime, [sid], {"succeeded", "failed"}))[sid] == "succeeded"
     assert len(recorder.spans[(sid, "b")]) == 1, "the finished branch was not run again"
 
@@ -218,9 +196,7 @@ async def test_retry_of_named_steps_reruns_exactly_them_and_downstream(
     [sid] = await submit(runtime)
     await wait_for_status(runtime, [sid], {"succeeded"})
 
-    async with session_scope(runtime.sessions) as session:
-        await retry_sourcefile(session, runtime.graph, sid, "u1", ["b"])
-    runtime.executor.wake()
+    await retry(runtime, sid, ["b"])
     await wait_for_status(runtime, [sid], {"succeeded"})
     runs = {name: len(recorder.spans[(sid, name)]) for name in "abcd"}
     assert runs == {"a": 1, "b": 2, "c": 1, "d": 2}

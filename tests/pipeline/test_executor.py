@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Collection
+from collections.abc import Collection
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,36 +18,17 @@ from langproc.db.models import Sourcefile
 from langproc.errors import TransientError
 from langproc.pipeline.engine import Claim
 from langproc.pipeline.graph import Graph, StepSpec
-from langproc.runtime import Runtime, build_runtime
+from langproc.runtime import Runtime
 from langproc.steps.context import StepContext
-from tests.pipeline.conftest import (
-    NO_PROVIDERS,
+from tests.support.engine import (
+    MakeRuntime,
     Recorder,
-    make_settings,
+    one_step,
     steps_of,
     submit,
     wait_for_status,
 )
-from tests.waiting import eventually
-
-
-@pytest.fixture
-async def runtimes(db_url: str, tmp_path: Path) -> AsyncIterator[list[Runtime]]:
-    """Runtimes the test builds with `build`; all stopped at the end."""
-    built: list[Runtime] = []
-    yield built
-    for rt in built:
-        await rt.stop()
-
-
-def build(
-    built: list[Runtime], db_url: str, tmp_path: Path, graph: Graph, **settings: Any
-) -> Runtime:
-    rt = build_runtime(
-        make_settings(db_url, tmp_path, **settings), graph=graph, providers=NO_PROVIDERS
-    )
-    built.append(rt)
-    return rt
+from tests.support.waiting import eventually
 
 
 async def test_a_quick_retry_is_not_cancelled_as_a_lost_lease(
@@ -87,14 +67,12 @@ async def test_a_quick_retry_is_not_cancelled_as_a_lost_lease(
 
 
 async def test_a_step_cancelled_before_it_starts_is_not_kept_leased(
-    runtimes: list[Runtime],
+    make_runtime: MakeRuntime,
     db_url: str,
-    tmp_path: Path,
     recorder: Recorder,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    graph = Graph([StepSpec("a", recorder.step("a"))])
-    rt = build(runtimes, db_url, tmp_path, graph, lease_s=1.5, shutdown_grace_s=0.5)
+    rt = make_runtime(db_url, graph=one_step(recorder), lease_s=1.5, shutdown_grace_s=0.5)
     claim = rt.engine.claim
     interrupted = []
 
@@ -118,7 +96,7 @@ async def test_a_step_cancelled_before_it_starts_is_not_kept_leased(
 
 
 async def test_a_checkpoint_cancelled_half_way_completes_and_leaves_the_database_writable(
-    runtimes: list[Runtime], db_url: str, tmp_path: Path, recorder: Recorder
+    make_runtime: MakeRuntime, db_url: str, recorder: Recorder
 ) -> None:
     in_checkpoint = asyncio.Event()
     proceed = asyncio.Event()
@@ -131,7 +109,7 @@ async def test_a_checkpoint_cancelled_half_way_completes_and_leaves_the_database
         await proceed.wait()
 
     graph = Graph([StepSpec("a", recorder.step("a"), store=slow_store)])
-    rt = build(runtimes, db_url, tmp_path, graph)
+    rt = make_runtime(db_url, graph=graph)
     [sid] = await submit(rt)
     await rt.start(executor=True)
     async with asyncio.timeout(20):
@@ -159,12 +137,12 @@ async def test_a_checkpoint_cancelled_half_way_completes_and_leaves_the_database
 
 
 async def test_a_step_running_through_the_shutdown_grace_is_not_run_twice(
-    runtimes: list[Runtime], db_url: str, tmp_path: Path, recorder: Recorder
+    make_runtime: MakeRuntime, db_url: str, recorder: Recorder
 ) -> None:
     recorder.delay_s = 2.5
-    graph = Graph([StepSpec("a", recorder.step("a"))])
-    leaving = build(runtimes, db_url, tmp_path, graph, lease_s=1.5, shutdown_grace_s=0.5)
-    staying = build(runtimes, db_url, tmp_path, graph, lease_s=1.5, shutdown_grace_s=0.5)
+    graph = one_step(recorder)
+    leaving = make_runtime(db_url, graph=graph, lease_s=1.5, shutdown_grace_s=0.5)
+    staying = make_runtime(db_url, graph=graph, lease_s=1.5, shutdown_grace_s=0.5)
     [sid] = await submit(leaving)
     await leaving.start(executor=True)
 
@@ -182,14 +160,12 @@ async def test_a_step_running_through_the_shutdown_grace_is_not_run_twice(
 
 
 async def test_steps_claimed_as_shutdown_begins_are_handed_back(
-    runtimes: list[Runtime],
+    make_runtime: MakeRuntime,
     db_url: str,
-    tmp_path: Path,
     recorder: Recorder,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    graph = Graph([StepSpec("a", recorder.step("a"))])
-    rt = build(runtimes, db_url, tmp_path, graph)
+    rt = make_runtime(db_url, graph=one_step(recorder))
     claim = rt.engine.claim
     stopping: list[asyncio.Task[None]] = []
 

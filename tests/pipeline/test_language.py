@@ -11,7 +11,7 @@ from langproc.steps.text import normalize_text
 from tests.fakes.openai_content import unwrap
 from tests.fakes.openai_server import FakeOpenAI
 from tests.paths import SAMPLES
-from tests.pipeline.conftest import openai_settings, serving
+from tests.support.service import openai_settings, serving
 
 STORIES = {"el": "el-story.txt", "fr": "fr-story.txt", "es": "es-story.txt", "de": "de-story.txt"}
 

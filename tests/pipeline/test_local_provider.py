@@ -9,7 +9,8 @@ from langproc.db.base import utcnow
 from langproc.steps.text import normalize_text
 from tests.mp3 import mp3_duration
 from tests.paths import SAMPLES
-from tests.pipeline.conftest import make_settings, serving
+from tests.support.engine import make_settings
+from tests.support.service import serving
 
 
 def character_error_rate(expected: str, got: str) -> float:

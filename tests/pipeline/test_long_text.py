@@ -11,7 +11,7 @@ from langproc.steps.translate import CHUNK_CHARS
 from tests.fakes.openai_content import unwrap
 from tests.fakes.openai_server import FakeOpenAI
 from tests.paths import SAMPLES
-from tests.pipeline.conftest import openai_settings, serving
+from tests.support.service import openai_settings, serving
 
 SPEECH_LIMIT = 4096
 

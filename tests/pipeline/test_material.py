@@ -16,7 +16,6 @@ from langproc.db.models import Sourcefile
 from langproc.db.results import Lemma
 from langproc.pipeline.results import store_lemmas
 from langproc.providers.lexicon import LocalLexicon
-from langproc.runtime import build_runtime
 from langproc.steps.checks import in_script
 from langproc.steps.extract_phrases import CHUNK_CHARS as PHRASE_CHUNK_CHARS
 from langproc.steps.extract_words import CHUNK_CHARS as WORD_CHUNK_CHARS
@@ -25,15 +24,9 @@ from langproc.steps.models import Lemmas
 from tests.fakes.openai_content import unwrap
 from tests.fakes.openai_server import FakeOpenAI, Fault
 from tests.paths import SAMPLES
-from tests.pipeline.conftest import (
-    NO_PROVIDERS,
-    Service,
-    make_settings,
-    openai_settings,
-    serving,
-    submit,
-)
 from tests.steps.function_words import FUNCTION_WORDS
+from tests.support.engine import MakeRuntime, submit
+from tests.support.service import Service, openai_settings, serving
 
 CHAT = "/v1/chat/completions"
 LEXICON = LocalLexicon()
@@ -275,43 +268,40 @@ async def test_sentences_are_written_at_the_upload_level_for_study_words(
 
 
 async def test_storing_lemmas_replaces_an_older_row_frequency_with_wordfreq(
-    db_url: str, tmp_path: Path
+    db_url: str, make_runtime: MakeRuntime
 ) -> None:
-    runtime = build_runtime(make_settings(db_url, tmp_path), providers=NO_PROVIDERS)
-    try:
-        (sid,) = await submit(runtime)
-        async with session_scope(runtime.sessions) as session:
-            # A row an older version stored with the model's invented frequency.
-            session.add(
-                Lemma(
-                    language="el",
-                    lemma="και",
-                    part_of_speech="conjunction",
-                    translations=["and"],
-                    frequency=2.74,
-                    described=True,
-                )
+    runtime = make_runtime(db_url)
+    (sid,) = await submit(runtime)
+    async with session_scope(runtime.sessions) as session:
+        # A row an older version stored with the model's invented frequency.
+        session.add(
+            Lemma(
+                language="el",
+                lemma="και",
+                part_of_speech="conjunction",
+                translations=["and"],
+                frequency=2.74,
+                described=True,
             )
-        real = LEXICON.zipf_frequency("και", "el")
-        output = Lemmas(
-            lemmas=[
-                LemmaModel(
-                    lemma="και",
-                    part_of_speech="conjunction",
-                    translations=["and"],
-                    frequency=real,
-                    described=True,
-                )
-            ]
-        ).model_dump(mode="json")
-        async with session_scope(runtime.sessions) as session:
-            sourcefile = await session.get(Sourcefile, sid)
-            assert sourcefile is not None
-            await store_lemmas(session, sourcefile, output)
-        async with runtime.sessions() as session:
-            rows = list(await session.scalars(select(Lemma).where(Lemma.lemma == "και")))
-    finally:
-        await runtime.stop()
+        )
+    real = LEXICON.zipf_frequency("και", "el")
+    output = Lemmas(
+        lemmas=[
+            LemmaModel(
+                lemma="και",
+                part_of_speech="conjunction",
+                translations=["and"],
+                frequency=real,
+                described=True,
+            )
+        ]
+    ).model_dump(mode="json")
+    async with session_scope(runtime.sessions) as session:
+        sourcefile = await session.get(Sourcefile, sid)
+        assert sourcefile is not None
+        await store_lemmas(session, sourcefile, output)
+    async with runtime.sessions() as session:
+        rows = list(await session.scalars(select(Lemma).where(Lemma.lemma == "και")))
 
     assert [(row.frequency, row.translations) for row in rows] == [(real, ["and"])]
     assert real > 7

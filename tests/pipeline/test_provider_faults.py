@@ -12,7 +12,8 @@ import pytest
 from langproc.db.models import Event
 from tests.fakes.openai_server import FakeOpenAI, Fault
 from tests.paths import SAMPLES
-from tests.pipeline.conftest import events_of, openai_settings, serving
+from tests.support.engine import events_of
+from tests.support.service import openai_settings, serving
 
 STORY = (SAMPLES / "el-story.txt").read_text()
 

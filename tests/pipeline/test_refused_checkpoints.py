@@ -14,20 +14,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from langproc.db.models import Sourcefile
 from langproc.db.results import WordForm
 from langproc.pipeline.graph import Graph, StepSpec
-from langproc.runtime import build_runtime
 from langproc.steps.context import StepContext
 from langproc.steps.models import Text
 from tests.fakes.openai_server import FakeOpenAI
-from tests.pipeline.conftest import (
-    NO_PROVIDERS,
+from tests.support.engine import (
+    MakeRuntime,
     events_of,
     make_settings,
-    openai_settings,
-    serving,
     steps_of,
     submit,
     wait_for_status,
 )
+from tests.support.service import openai_settings, serving
 
 GREEK = "Ο ήλιος έλαμψε ζεστά και ο ταξιδιώτης έβγαλε το παλτό του."
 
@@ -81,7 +79,7 @@ async def _duplicate_rows(session: AsyncSession, sourcefile: Sourcefile, _output
 
 
 async def test_a_refused_checkpoint_fails_the_step_with_the_database_message(
-    db_url: str, tmp_path: Path
+    db_url: str, make_runtime: MakeRuntime
 ) -> None:
     graph = Graph(
         [
@@ -90,14 +88,11 @@ async def test_a_refused_checkpoint_fails_the_step_with_the_database_message(
             StepSpec("c", _step, needs=("a",)),
         ]
     )
-    runtime = build_runtime(make_settings(db_url, tmp_path), graph=graph, providers=NO_PROVIDERS)
-    try:
-        await runtime.start(executor=True)
-        [sid] = await submit(runtime)
-        assert (await wait_for_status(runtime, [sid], {"failed"}, within_s=15))[sid] == "failed"
-        steps = await steps_of(runtime, sid)
-    finally:
-        await runtime.stop()
+    runtime = make_runtime(db_url, graph=graph)
+    await runtime.start(executor=True)
+    [sid] = await submit(runtime)
+    assert (await wait_for_status(runtime, [sid], {"failed"}, within_s=15))[sid] == "failed"
+    steps = await steps_of(runtime, sid)
 
     assert (steps["b"].status, steps["b"].attempt) == ("failed", 1)
     assert steps["b"].error_message is not None
@@ -108,16 +103,15 @@ async def test_a_refused_checkpoint_fails_the_step_with_the_database_message(
     assert steps["c"].status == "succeeded"
 
 
-async def test_nul_in_an_output_fails_the_step_on_postgres(pg_url: str, tmp_path: Path) -> None:
+async def test_nul_in_an_output_fails_the_step_on_postgres(
+    pg_url: str, make_runtime: MakeRuntime
+) -> None:
     graph = Graph([StepSpec("a", _step), StepSpec("b", _nul, needs=("a",))])
-    runtime = build_runtime(make_settings(pg_url, tmp_path), graph=graph, providers=NO_PROVIDERS)
-    try:
-        await runtime.start(executor=True)
-        [sid] = await submit(runtime)
-        assert (await wait_for_status(runtime, [sid], {"failed"}, within_s=15))[sid] == "failed"
-        step = (await steps_of(runtime, sid))["b"]
-    finally:
-        await runtime.stop()
+    runtime = make_runtime(pg_url, graph=graph)
+    await runtime.start(executor=True)
+    [sid] = await submit(runtime)
+    assert (await wait_for_status(runtime, [sid], {"failed"}, within_s=15))[sid] == "failed"
+    step = (await steps_of(runtime, sid))["b"]
 
     assert step.status == "failed"
     assert step.error_message is not None
@@ -137,17 +131,16 @@ def _raising(sqlstate: str, times: dict[str, int]) -> Any:
     return store
 
 
-async def test_a_deadlocked_checkpoint_is_retried_at_once(pg_url: str, tmp_path: Path) -> None:
+async def test_a_deadlocked_checkpoint_is_retried_at_once(
+    pg_url: str, make_runtime: MakeRuntime
+) -> None:
     times = {"left": 2}
     graph = Graph([StepSpec("a", _step, store=_raising("40P01", times))])
-    runtime = build_runtime(make_settings(pg_url, tmp_path), graph=graph, providers=NO_PROVIDERS)
-    try:
-        await runtime.start(executor=True)
-        [sid] = await submit(runtime)
-        status = await wait_for_status(runtime, [sid], {"succeeded", "failed"}, within_s=15)
-        step = (await steps_of(runtime, sid))["a"]
-    finally:
-        await runtime.stop()
+    runtime = make_runtime(pg_url, graph=graph)
+    await runtime.start(executor=True)
+    [sid] = await submit(runtime)
+    status = await wait_for_status(runtime, [sid], {"succeeded", "failed"}, within_s=15)
+    step = (await steps_of(runtime, sid))["a"]
 
     assert status[sid] == "succeeded"
     assert (step.attempt, step.output) == (1, {"text": "ok"}), "the step did not run again"
@@ -155,19 +148,15 @@ async def test_a_deadlocked_checkpoint_is_retried_at_once(pg_url: str, tmp_path:
 
 
 async def test_a_checkpoint_that_keeps_deadlocking_is_retried_within_the_attempt_limit(
-    pg_url: str, tmp_path: Path
+    pg_url: str, make_runtime: MakeRuntime
 ) -> None:
     graph = Graph([StepSpec("a", _step, store=_raising("40001", {"left": -1}))])
-    settings = make_settings(pg_url, tmp_path, max_attempts=3)
-    runtime = build_runtime(settings, graph=graph, providers=NO_PROVIDERS)
-    try:
-        await runtime.start(executor=True)
-        [sid] = await submit(runtime)
-        assert (await wait_for_status(runtime, [sid], {"failed"}, within_s=15))[sid] == "failed"
-        step = (await steps_of(runtime, sid))["a"]
-        events = await events_of(runtime, sid)
-    finally:
-        await runtime.stop()
+    runtime = make_runtime(pg_url, graph=graph, max_attempts=3)
+    await runtime.start(executor=True)
+    [sid] = await submit(runtime)
+    assert (await wait_for_status(runtime, [sid], {"failed"}, within_s=15))[sid] == "failed"
+    step = (await steps_of(runtime, sid))["a"]
+    events = await events_of(runtime, sid)
 
     assert (step.status, step.attempt, step.error_retryable) == ("failed", 3, False)
     assert step.error_message == "the database refused this step's result: conflict"

@@ -20,7 +20,7 @@ from langproc.runtime import Runtime, build_runtime
 from langproc.settings import Settings
 from langproc.steps.models import Sentence, Sentences
 from tests.fakes.openai_server import FakeOpenAI
-from tests.pipeline.conftest import openai_settings, serving
+from tests.support.service import asgi_client, openai_settings, serving
 
 GREEK = "Ο ήλιος έλαμψε ζεστά και ο ταξιδιώτης έβγαλε το παλτό του."
 NEW = Sentences(
@@ -37,11 +37,8 @@ async def api_without_executor(
 ) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
     """The API alone, so that the test decides when each step is checkpointed."""
     runtime = build_runtime(settings)
-    app = create_app(runtime=runtime, executor=False)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield runtime, http
+    async with asgi_client(create_app(runtime=runtime, executor=False)) as http:
+        yield runtime, http
 
 
 async def sentence_audio_rows(runtime: Runtime, sid: str) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.fakes.openai_server import FakeOpenAI
-from tests.pipeline.conftest import openai_settings, serving
+from tests.support.service import openai_settings, serving
 
 TEXT = "Ο ήλιος έλαμπε πάνω από τη θάλασσα.\n\nΤα παιδιά έπαιζαν στην άμμο."
 TASKS = ("translate", "extract_words", "extract_phrases")

@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,19 +17,17 @@ from langproc.db.results import Lemma as LemmaRow
 from langproc.pipeline.engine import Claim
 from langproc.pipeline.outcomes import Outcome
 from langproc.providers.usage import Usage
-from langproc.runtime import Runtime, build_runtime
+from langproc.runtime import Runtime
 from langproc.steps.models import Lemma, Lemmas
-from tests.pipeline.conftest import NO_PROVIDERS, make_settings, submit
+from tests.support.engine import MakeRuntime, submit
 
 WORDS = [f"λέξη{i:03d}" for i in range(300)]
 
 
 @pytest.fixture
-async def language_runtime(db_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
+def language_runtime(db_url: str, make_runtime: MakeRuntime) -> Runtime:
     """The real step graph, with no executor: the test claims and checkpoints by hand."""
-    runtime = build_runtime(make_settings(db_url, tmp_path), providers=NO_PROVIDERS)
-    yield runtime
-    await runtime.stop()
+    return make_runtime(db_url)
 
 
 async def claim_describe_lemmas(runtime: Runtime, count: int) -> list[Claim]:
@@ -60,29 +56,25 @@ def described(words: list[str], *, by_llm: bool) -> dict[str, Any]:
 
 
 async def test_concurrent_checkpoints_do_not_deadlock(
-    pg_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    pg_url: str, make_runtime: MakeRuntime, caplog: pytest.LogCaptureFixture
 ) -> None:
-    runtime = build_runtime(make_settings(pg_url, tmp_path), providers=NO_PROVIDERS)
-    try:
-        claims = await claim_describe_lemmas(runtime, 12)
-        rng = random.Random(7)
-        samples = [rng.sample(WORDS, 200) for _ in claims]
-        outcomes = [
-            Outcome(StepStatus.SUCCEEDED, output=described(sample, by_llm=True))
-            for sample in samples
-        ]
-        with caplog.at_level(logging.WARNING, logger="langproc.pipeline.engine"):
-            stored = await asyncio.gather(
-                *(
-                    runtime.engine.checkpoint(claim, outcome, Usage())
-                    for claim, outcome in zip(claims, outcomes, strict=True)
-                ),
-                return_exceptions=True,
-            )
-        async with runtime.sessions() as session:
-            rows = (await session.execute(select(LemmaRow))).scalars().all()
-    finally:
-        await runtime.stop()
+    runtime = make_runtime(pg_url)
+    claims = await claim_describe_lemmas(runtime, 12)
+    rng = random.Random(7)
+    samples = [rng.sample(WORDS, 200) for _ in claims]
+    outcomes = [
+        Outcome(StepStatus.SUCCEEDED, output=described(sample, by_llm=True)) for sample in samples
+    ]
+    with caplog.at_level(logging.WARNING, logger="langproc.pipeline.engine"):
+        stored = await asyncio.gather(
+            *(
+                runtime.engine.checkpoint(claim, outcome, Usage())
+                for claim, outcome in zip(claims, outcomes, strict=True)
+            ),
+            return_exceptions=True,
+        )
+    async with runtime.sessions() as session:
+        rows = (await session.execute(select(LemmaRow))).scalars().all()
 
     assert stored == [True] * 12
     retried = [r for r in caplog.records if r.getMessage() == "step.checkpoint_retried"]

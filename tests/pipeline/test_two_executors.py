@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from langproc.runtime import build_runtime
-from tests.pipeline.conftest import NO_PROVIDERS, Recorder, diamond, make_settings, submit
-from tests.pipeline.conftest import wait_for_status as wait
+from tests.support.engine import MakeRuntime, Recorder, diamond, submit
+from tests.support.engine import wait_for_status as wait
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-async def test_fifty_sourcefiles_on_two_executors(pg_url: str, tmp_path: Path) -> None:
+async def test_fifty_sourcefiles_on_two_executors(pg_url: str, make_runtime: MakeRuntime) -> None:
     recorder = Recorder(delay_s=0.05)
     graph = diamond(recorder)
-    settings = make_settings(pg_url, tmp_path, max_concurrent_steps=8)
-    first = build_runtime(settings, graph=graph, providers=NO_PROVIDERS)
-    second = build_runtime(settings, graph=graph, providers=NO_PROVIDERS)
+    first = make_runtime(pg_url, graph=graph, max_concurrent_steps=8)
+    second = make_runtime(pg_url, graph=graph, max_concurrent_steps=8)
     claims_by: dict[str, int] = {}
     for runtime in (first, second):
         claim = runtime.engine.claim
@@ -31,12 +27,11 @@ async def test_fifty_sourcefiles_on_two_executors(pg_url: str, tmp_path: Path) -
 
         runtime.engine.claim = counted  # type: ignore[method-assign]
         await runtime.start(executor=True)
-    try:
-        ids = await submit(first, 50)
-        statuses = await wait(first, ids, {"succeeded", "failed"}, within_s=120)
-    finally:
-        await first.stop()
-        await second.stop()
+    ids = await submit(first, 50)
+    statuses = await wait(first, ids, {"succeeded", "failed"}, within_s=120)
+    # Both stopped before counting, so no attempt still running is left out.
+    await first.stop()
+    await second.stop()
 
     assert set(statuses.values()) == {"succeeded"}
     assert recorder.max_overlap == 1, "no step attempt ran twice at the same time"

@@ -10,9 +10,9 @@ from langproc.db.engine import session_scope
 from langproc.db.models import SourcefileKind, StepRun
 from langproc.errors import Conflict
 from langproc.pipeline.graph import Graph, StepSpec
-from langproc.pipeline.services import NewSourcefile, create_sourcefile, retry_sourcefile
+from langproc.pipeline.services import NewSourcefile, create_sourcefile
 from langproc.runtime import Runtime
-from tests.pipeline.conftest import Recorder, steps_of, submit, wait_for_status
+from tests.support.engine import Recorder, retry, steps_of, submit, wait_for_status
 
 
 async def test_steps_of_another_version_are_left_and_block_nothing(
@@ -43,9 +43,7 @@ async def test_retry_creates_the_rows_of_steps_added_since(
             delete(StepRun).where(StepRun.sourcefile_id == sid, StepRun.step == "d")
         )
 
-    async with session_scope(runtime.sessions) as session:
-        await retry_sourcefile(session, runtime.graph, sid, "u1", ["b"])
-    runtime.executor.wake()
+    await retry(runtime, sid, ["b"])
 
     assert (await wait_for_status(runtime, [sid], {"succeeded"}, within_s=15))[sid] == "succeeded"
     steps = await steps_of(runtime, sid)
@@ -59,5 +57,4 @@ async def test_retry_of_failed_steps_passes_over_unknown_ones(runtime: Runtime) 
         session.add(StepRun(sourcefile_id=sid, step="removed", status="failed", attempt=1))
 
     with pytest.raises(Conflict, match="no step has failed"):
-        async with session_scope(runtime.sessions) as session:
-            await retry_sourcefile(session, runtime.graph, sid, "u1", None)
+        await retry(runtime, sid)

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from langproc.db.base import utcnow
@@ -16,15 +13,7 @@ from langproc.db.models import CacheEntry
 from langproc.providers.cache import CachedSpeech
 from langproc.providers.espeak import EspeakSpeech
 from langproc.providers.usage import Usage, current_usage
-from langproc.runtime import Runtime, build_runtime
-from tests.pipeline.conftest import NO_PROVIDERS, make_settings
-
-
-@pytest.fixture
-async def runtime(db_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
-    rt = build_runtime(make_settings(db_url, tmp_path), providers=NO_PROVIDERS)
-    yield rt
-    await rt.stop()
+from langproc.runtime import Runtime
 
 
 async def test_speech_is_cached_by_file_key_not_by_value(runtime: Runtime) -> None:

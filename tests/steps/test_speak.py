@@ -5,27 +5,17 @@ from __future__ import annotations
 
 import tracemalloc
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from langproc.errors import PermanentError
 from langproc.providers.espeak import EspeakSpeech
 from langproc.providers.ports import SpeechAudio
-from langproc.runtime import Runtime, build_runtime
+from langproc.runtime import Runtime
 from langproc.steps.context import BlobAccess, Providers, Source, StepContext
 from langproc.steps.speak import speak_text
 from tests.mp3 import mp3_duration
 from tests.paths import SAMPLES
-from tests.pipeline.conftest import NO_PROVIDERS, make_settings
-
-
-@pytest.fixture
-async def runtime(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
-    rt = build_runtime(make_settings(sqlite_url, tmp_path), providers=NO_PROVIDERS)
-    yield rt
-    await rt.stop()
 
 
 async def _no_source() -> bytes:
@@ -42,7 +32,8 @@ def _context(runtime: Runtime, speech: object, text: str) -> StepContext:
     )
 
 
-async def test_long_text_is_spoken_into_one_file_a_chunk_at_a_time(runtime: Runtime) -> None:
+async def test_long_text_is_spoken_into_one_file_a_chunk_at_a_time(sqlite_runtime: Runtime) -> None:
+    runtime = sqlite_runtime
     story = (SAMPLES / "el-story.txt").read_text().strip()
     text = "\n\n".join([story] * (6000 // len(story) + 1))
     speech = EspeakSpeech(runtime.run_blocking, max_input_chars=300)
@@ -77,7 +68,8 @@ class MixedSpeech:
         return SpeechAudio(b"\xff\xf3 frame", "audio/mpeg" if self.calls == 1 else "audio/wav")
 
 
-async def test_parts_that_cannot_be_joined_fail_and_leave_no_file(runtime: Runtime) -> None:
+async def test_parts_that_cannot_be_joined_fail_and_leave_no_file(sqlite_runtime: Runtime) -> None:
+    runtime = sqlite_runtime
     ctx = _context(runtime, MixedSpeech(), "Ένα δύο τρία.\n\nΤέσσερα πέντε έξι.")
     with pytest.raises(PermanentError, match="only audio/mpeg parts can be joined"):
         await speak_text(ctx)

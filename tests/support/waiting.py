@@ -22,16 +22,29 @@ async def eventually(
     deadline = time.monotonic() + within_s
     while not await check():
         if time.monotonic() > deadline:
-            detail = f": {failure()}" if failure is not None else ""
-            raise AssertionError(f"{check.__name__} not true within {within_s} s{detail}")
+            raise AssertionError(_missed(check, within_s, failure))
         await asyncio.sleep(every_s)
 
 
-def wait_until(check: Callable[[], T], within_s: float = 30.0, every_s: float = 0.05) -> T:
-    """Blocking `eventually` for tests that drive subprocesses: `check()` once it is truthy."""
+def wait_until(
+    check: Callable[[], T],
+    within_s: float = 30.0,
+    *,
+    every_s: float = 0.05,
+    failure: Callable[[], str] | None = None,
+) -> T:
+    """Blocking `eventually` for tests that drive subprocesses and threads: `check()` once it
+    is truthy. An exception from `check` ends the wait at once."""
     deadline = time.monotonic() + within_s
     while not (found := check()):
         if time.monotonic() > deadline:
-            raise AssertionError(f"{check.__name__} not true within {within_s} s")
+            raise AssertionError(_missed(check, within_s, failure))
         time.sleep(every_s)
     return found
+
+
+def _missed(
+    check: Callable[..., object], within_s: float, failure: Callable[[], str] | None
+) -> str:
+    detail = f": {failure()}" if failure is not None else ""
+    return f"{check.__name__} not true within {within_s} s{detail}"

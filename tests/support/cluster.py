@@ -1,32 +1,26 @@
-"""Fixtures for tests that run real `langproc` processes against PostgreSQL and the fake LLM."""
+"""Real `langproc` processes on one PostgreSQL database and one fake LLM, for crash, shutdown
+and multi-process tests."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
-import pytest
 from sqlalchemy.engine import make_url
 
 from tests.fakes.openai_server import FakeOpenAI
 from tests.paths import SAMPLES
 from tests.processes import LangprocProcess
+from tests.support.waiting import wait_until
 
-
-@pytest.fixture
-def fake_llm() -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI(latency_ms=300, samples_dir=SAMPLES)
-    fake.start()
-    yield fake
-    fake.stop()
+# The steps of the language pipeline for a text (one of them, transcribe, is skipped).
+STEPS = 8
 
 
 class Cluster:
-    """Starts langproc processes on one database and one fake provider; cleans them up."""
+    """Starts langproc processes on one database and one fake provider; `stop` ends them."""
 
     def __init__(self, db_url: str, data_dir: Path, llm: FakeOpenAI) -> None:
         self.db_url = db_url
@@ -60,32 +54,57 @@ class Cluster:
             process.wait_healthy()
         return process
 
+    def stop(self) -> None:
+        for process in self.processes:
+            process.stop()
+
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         url = make_url(self.db_url).set(drivername="postgresql")
         with psycopg.connect(url.render_as_string(hide_password=False)) as conn:
             return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
 
+    def wait_for_steps(self, running: int, succeeded: int = 0, within_s: float = 30.0) -> None:
+        """Until at least `running` steps are running and `succeeded` have succeeded."""
+        found: dict[str, int] = {}
+
+        def under_way() -> bool:
+            found.clear()
+            found.update(self.query("SELECT status, count(*) FROM step_run GROUP BY status"))
+            return found.get("running", 0) >= running and found.get("succeeded", 0) >= succeeded
+
+        wait_until(under_way, within_s, failure=lambda: f"found {found}")
+
     def wait_all_done(self, count: int, within_s: float = 120.0) -> dict[str, int]:
-        deadline = time.monotonic() + within_s
-        while True:
-            rows = dict(self.query("SELECT status, count(*) FROM sourcefile GROUP BY status"))
-            if rows.get("succeeded", 0) + rows.get("failed", 0) >= count:
-                failures = self.query(
-                    "SELECT step, error_type, error_message FROM step_run WHERE status = 'failed'"
-                )
-                assert not failures, failures
-                return rows
-            if time.monotonic() > deadline:
-                raise AssertionError(f"not done within {within_s} s: {rows}")
-            time.sleep(0.2)
+        rows: dict[str, int] = {}
+
+        def all_done() -> bool:
+            rows.clear()
+            rows.update(self.query("SELECT status, count(*) FROM sourcefile GROUP BY status"))
+            return rows.get("succeeded", 0) + rows.get("failed", 0) >= count
+
+        wait_until(all_done, within_s, every_s=0.2, failure=lambda: f"found {rows}")
+        failures = self.query(
+            "SELECT step, error_type, error_message FROM step_run WHERE status = 'failed'"
+        )
+        assert not failures, failures
+        return rows
 
 
-@pytest.fixture
-def cluster(pg_url: str, tmp_path: Path, fake_llm: FakeOpenAI) -> Iterator[Cluster]:
-    group = Cluster(pg_url, tmp_path, fake_llm)
-    yield group
-    for process in group.processes:
-        process.stop()
+def assert_each_step_finished_once(cluster: Cluster, ids: list[str]) -> None:
+    """Every step of the language pipeline of each sourcefile in `ids` finished, once."""
+    rows = cluster.query("SELECT status, count(*) FROM step_run GROUP BY status")
+    assert dict(rows) == {"succeeded": len(ids) * (STEPS - 1), "skipped": len(ids)}
+    finished = cluster.query(
+        "SELECT sourcefile_id, payload->>'step', count(*) FROM event "
+        "WHERE type = 'step' AND payload->>'status' IN ('succeeded', 'skipped') "
+        "GROUP BY 1, 2"
+    )
+    assert len(finished) == len(ids) * STEPS
+    assert {count for *_, count in finished} == {1}
+    missing = cluster.query(
+        "SELECT count(*) FROM step_run WHERE status = 'succeeded' AND output IS NULL"
+    )
+    assert missing == [(0,)]
 
 
 def submit_stories(server: LangprocProcess, count: int) -> list[str]:
