@@ -7,10 +7,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
+
+from tests.support.waiting import wait_until
 
 
 def free_port() -> int:
@@ -39,17 +40,15 @@ class LangprocProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def wait_healthy(self, within_s: float = 30.0) -> None:
-        deadline = time.monotonic() + within_s
-        while time.monotonic() < deadline:
+        def healthy() -> bool:
             if self.process.poll() is not None:
                 raise AssertionError(f"langproc exited early:\n{self.log.read_text()}")
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
+                return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
             except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"langproc did not become healthy:\n{self.log.read_text()}")
+                return False
+
+        wait_until(healthy, within_s, every_s=0.1, failure=self.log.read_text)
 
     def kill(self) -> None:
         self.process.kill()

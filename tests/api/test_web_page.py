@@ -23,6 +23,7 @@ import uvicorn
 from langproc.api.app import create_app
 from langproc.settings import Settings
 from tests.paths import SAMPLES
+from tests.support.waiting import wait_until
 
 try:
     from playwright.sync_api import Browser, Page, Request, expect, sync_playwright
@@ -77,11 +78,12 @@ def serving(settings: Settings) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])))
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
+
+    def started() -> bool:
         assert thread.is_alive(), "the server thread ended before it started"
-        assert time.monotonic() < deadline, "the server did not start within 20 s"
-        time.sleep(0.05)
+        return server.started
+
+    wait_until(started, within_s=20)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -23,7 +23,6 @@ import random
 import socket
 import sys
 import threading
-import time
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
@@ -51,6 +50,7 @@ from tests.fakes.openai_answers import (
     speech,
     take_forced,
 )
+from tests.support.waiting import wait_until
 
 __all__ = ["FakeOpenAI", "Fault", "Stats"]
 
@@ -141,11 +141,13 @@ class FakeOpenAI:
         )
         self._server, self._thread = server, thread
         thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
+
+        def started() -> bool:
+            if not thread.is_alive():
                 raise RuntimeError("the fake OpenAI server did not start")
-            time.sleep(0.01)
+            return server.started
+
+        wait_until(started, within_s=10, every_s=0.01)
         return self
 
     def stop(self) -> None:
