@@ -233,6 +233,8 @@ async def test_sentences_are_written_at_the_upload_level_for_study_words(
     async with serving(openai_settings(sqlite_url, tmp_path, fake_llm)) as service:
         sid = await service.submit_text(STORY["fr"], "fr", level="a2")
         body = await service.finished(sid)
+        # Taken now: the uploads below may reach generate_sentences before the service stops.
+        (request,) = chats(fake_llm, "generate_sentences")
         default = await service.http.post(
             "/api/sourcefiles", json={"text": "Bonjour.", "language": "fr"}
         )
@@ -252,7 +254,6 @@ async def test_sentences_are_written_at_the_upload_level_for_study_words(
     assert form.json()["level"] == "C1"
     assert wrong.status_code == 422
     assert "A1, A2, B1, B2, C1, C2" in wrong.json()["detail"]
-    (request,) = chats(fake_llm, "generate_sentences")
     assert "level A2" in request["messages"][0]["content"]
     chosen = [
         line.split("\t")[0] for line in unwrap(request["messages"][1]["content"]).splitlines()
