@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from langproc.db.base import utcnow
 from langproc.db.blobs import retain
@@ -22,7 +23,8 @@ from langproc.db.models import (
 from langproc.db.results import Audio
 from langproc.errors import Conflict, InvalidInput, NotFound
 from langproc.pipeline.graph import Graph
-from langproc.pipeline.state import StepChange, lock_sourcefile, settle
+from langproc.pipeline.queries import STEP_RUN
+from langproc.pipeline.state import StepChange, announce_created, settle
 
 
 @dataclass(frozen=True)
@@ -75,17 +77,19 @@ async def create_sourcefile(session: AsyncSession, graph: Graph, new: NewSourcef
             return existing
     if new.blob_key is not None:
         await retain(session, [new.blob_key])
-    session.add_all(
-        StepRun(
-            sourcefile_id=sourcefile.id,
-            step=name,
-            ready=not graph[name].needs,
-            ready_at=None if graph[name].needs else sourcefile.created_at,
-        )
-        for name in graph.names
+    await session.execute(
+        insert(STEP_RUN),
+        [
+            {
+                "sourcefile_id": sourcefile.id,
+                "step": name,
+                "ready": not graph[name].needs,
+                "ready_at": None if graph[name].needs else sourcefile.created_at,
+            }
+            for name in graph.names
+        ],
     )
-    await session.flush()
-    await settle(session, graph, sourcefile, [], created=True)
+    await announce_created(session, sourcefile, len(graph.names))
     return sourcefile
 
 
@@ -109,7 +113,11 @@ async def get_owned(session: AsyncSession, sourcefile_id: uuid.UUID, owner: str)
 async def _locked_owned(
     session: AsyncSession, sourcefile_id: uuid.UUID, owner: str
 ) -> tuple[Sourcefile, dict[str, StepRun]]:
-    sourcefile = await lock_sourcefile(session, sourcefile_id)
+    sourcefile = (
+        await session.execute(
+            select(Sourcefile).where(Sourcefile.id == sourcefile_id).with_for_update()
+        )
+    ).scalar_one_or_none()
     if sourcefile is None or sourcefile.owner != owner:
         raise NotFound(f"no sourcefile with id {sourcefile_id}")
     steps = (
@@ -173,8 +181,7 @@ async def retry_sourcefile(
         if store is not None:
             # The old results must not be served beside (or attached to) the new ones.
             await store(session, sourcefile, None)
-    await session.flush()
-    await settle(session, graph, sourcefile, changes)
+    await _settle(session, graph, sourcefile, changes)
     return sourcefile
 
 
@@ -193,9 +200,17 @@ async def cancel_sourcefile(
             changes.append(StepChange(run.step, StepStatus.CANCELLED, run.attempt))
     if not changes:
         return sourcefile  # nothing left to stop: a finished sourcefile stays as it was
-    await session.flush()
-    await settle(session, graph, sourcefile, changes)
+    await _settle(session, graph, sourcefile, changes)
     return sourcefile
+
+
+async def _settle(
+    session: AsyncSession, graph: Graph, sourcefile: Sourcefile, changes: list[StepChange]
+) -> None:
+    """Flush the changed step rows, settle, and keep `sourcefile` as the database has it."""
+    await session.flush()
+    statuses = await settle(session, graph, [(sourcefile, changes)])
+    set_committed_value(sourcefile, "status", statuses[sourcefile.id])
 
 
 async def delete_sourcefile(session: AsyncSession, sourcefile_id: uuid.UUID, owner: str) -> None:
