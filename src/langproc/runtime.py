@@ -29,8 +29,8 @@ from langproc.pipeline.executor import Executor
 from langproc.pipeline.graph import Graph
 from langproc.pipeline.language import LANGUAGE_GRAPH
 from langproc.providers.factory import build_providers
+from langproc.providers.ports import Providers
 from langproc.settings import Settings
-from langproc.steps.context import Providers
 
 T = TypeVar("T")
 

@@ -34,9 +34,10 @@ from langproc.pipeline.graph import Graph
 from langproc.pipeline.outcomes import Outcome, error_json, refused, status_values
 from langproc.pipeline.results import StoredLemmas
 from langproc.pipeline.state import StepChange, settle
+from langproc.providers.ports import Providers
 from langproc.providers.usage import Usage, current_usage
 from langproc.settings import Settings
-from langproc.steps.context import BlobAccess, Providers, Source, StepContext
+from langproc.steps.context import BlobAccess, Source, StepContext
 
 log = logging.getLogger(__name__)
 
