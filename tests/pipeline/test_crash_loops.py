@@ -29,6 +29,7 @@ def restarted(runtime: Runtime) -> Engine:
         settings=runtime.settings,
         hub=runtime.hub,
         run_blocking=runtime.run_blocking,
+        lemmas=runtime.engine.lemmas,
     )
 
 

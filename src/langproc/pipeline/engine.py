@@ -32,12 +32,11 @@ from langproc.pipeline import queries
 from langproc.pipeline.backoff import retry_delay
 from langproc.pipeline.graph import Graph
 from langproc.pipeline.outcomes import Outcome, error_json, refused, status_values
-from langproc.pipeline.results import StoredLemmas
 from langproc.pipeline.state import StepChange, settle
 from langproc.providers.ports import Providers
 from langproc.providers.usage import Usage, current_usage
 from langproc.settings import Settings
-from langproc.steps.context import BlobAccess, Source, StepContext
+from langproc.steps.context import BlobAccess, LemmaCatalog, Source, StepContext
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +78,7 @@ class Engine:
         settings: Settings,
         hub: Hub,
         run_blocking: Any,
+        lemmas: LemmaCatalog,
         worker_id: str | None = None,
     ) -> None:
         self.sessions = sessions
@@ -89,7 +89,7 @@ class Engine:
         self.hub = hub
         self.run_blocking = run_blocking
         self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:12]}"
-        self.lemmas = StoredLemmas(sessions)
+        self.lemmas = lemmas
 
     async def claim(self, limit: int) -> list[Claim]:
         """Take the leases of up to `limit` runnable steps, in one transaction.
