@@ -27,11 +27,11 @@ from langproc.events.stream import EventFeed, Tail
 from langproc.pipeline.engine import Engine
 from langproc.pipeline.executor import Executor
 from langproc.pipeline.graph import Graph
-from langproc.pipeline.language import LANGUAGE_GRAPH
-from langproc.pipeline.results import StoredLemmas
 from langproc.providers.factory import build_providers
 from langproc.providers.ports import Providers
 from langproc.settings import Settings
+from langproc.sourcefiles.language import LANGUAGE_GRAPH
+from langproc.sourcefiles.results import StoredLemmas
 
 T = TypeVar("T")
 

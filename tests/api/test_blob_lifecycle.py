@@ -26,10 +26,10 @@ from langproc.db.engine import session_scope
 from langproc.db.models import Blob, Sourcefile, SourcefileKind
 from langproc.errors import StoredFileGone
 from langproc.pipeline.graph import Graph, StepSpec
-from langproc.pipeline.results import store_text_audio
-from langproc.pipeline.services import NewSourcefile, create_sourcefile
 from langproc.runtime import Runtime, build_runtime
 from langproc.settings import Settings
+from langproc.sourcefiles.results import store_text_audio
+from langproc.sourcefiles.services import NewSourcefile, create_sourcefile
 from langproc.steps.context import StepContext
 from langproc.steps.models import Audio
 from tests.pipeline.conftest import (

@@ -13,8 +13,8 @@ from langproc.db.engine import session_scope
 from langproc.db.models import Sourcefile, StepRun
 from langproc.errors import TransientError
 from langproc.pipeline.engine import Engine
-from langproc.pipeline.services import retry_sourcefile
 from langproc.runtime import Runtime
+from langproc.sourcefiles.services import retry_sourcefile
 from langproc.steps.context import StepContext
 from tests.pipeline.conftest import Recorder, steps_of, submit
 

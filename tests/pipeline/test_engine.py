@@ -14,9 +14,9 @@ from langproc.db.models import StepRun, StepStatus
 from langproc.errors import PermanentError, TransientError
 from langproc.pipeline.engine import Outcome
 from langproc.pipeline.graph import Graph, StepSpec
-from langproc.pipeline.services import retry_sourcefile
 from langproc.providers.usage import Usage
 from langproc.runtime import Runtime, build_runtime
+from langproc.sourcefiles.services import retry_sourcefile
 from langproc.steps.context import StepContext
 from tests.pipeline.conftest import (
     NO_PROVIDERS,

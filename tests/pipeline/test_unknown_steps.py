@@ -10,8 +10,8 @@ from langproc.db.engine import session_scope
 from langproc.db.models import SourcefileKind, StepRun
 from langproc.errors import Conflict
 from langproc.pipeline.graph import Graph, StepSpec
-from langproc.pipeline.services import NewSourcefile, create_sourcefile, retry_sourcefile
 from langproc.runtime import Runtime
+from langproc.sourcefiles.services import NewSourcefile, create_sourcefile, retry_sourcefile
 from tests.pipeline.conftest import Recorder, steps_of, submit, wait_for_status
 
 

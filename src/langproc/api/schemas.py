@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from langproc.db.models import SourcefileKind, SourcefileStatus, StepStatus
-from langproc.pipeline.intake import LEVELS
 from langproc.settings import SUPPORTED_LANGUAGES
+from langproc.sourcefiles.intake import LEVELS
 
 # Documented as an enum for clients; the server also accepts other letter cases.
 LANGUAGE_ENUM: dict[str, Any] = {"enum": list(SUPPORTED_LANGUAGES)}

@@ -19,7 +19,7 @@ from langproc.api.deps import Session, StreamOwner, get_runtime
 from langproc.api.schemas import ValidationErrorResponse, error_responses
 from langproc.db.models import Event
 from langproc.events.stream import EventFeed
-from langproc.pipeline import services
+from langproc.sourcefiles import services
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["events"])

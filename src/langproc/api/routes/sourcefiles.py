@@ -25,9 +25,9 @@ from langproc.api.schemas import (
 )
 from langproc.db.models import SourcefileKind, SourcefileStatus
 from langproc.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
-from langproc.pipeline import reads, services
-from langproc.pipeline.intake import check_language, check_level, check_text, check_upload
 from langproc.runtime import Runtime
+from langproc.sourcefiles import reads, services
+from langproc.sourcefiles.intake import check_language, check_level, check_text, check_upload
 
 router = APIRouter(prefix="/api/sourcefiles", tags=["sourcefiles"])
 

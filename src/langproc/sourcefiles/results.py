@@ -3,9 +3,8 @@ and the shared lemma table as the catalog `describe_lemmas` consults."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol, cast
+from collections.abc import Sequence
+from typing import Any, cast
 
 from pydantic import BaseModel
 from sqlalchemy import Table, and_, case, delete, insert, or_, select, tuple_
@@ -16,22 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from langproc.db.blobs import retain
 from langproc.db.engine import SessionFactory, autocommit_scope
 from langproc.db.results import Audio, Lemma, Phrase, Sentence, SentenceLemma, WordForm
+from langproc.pipeline.graph import Output, SourcefileKey
 from langproc.steps import models
-
-Output = dict[str, Any] | None
-
-
-class SourcefileKey(Protocol):
-    """What storing results needs of a sourcefile: a row of the engine's or an ORM instance."""
-
-    @property
-    def id(self) -> uuid.UUID: ...
-    @property
-    def language(self) -> str: ...
-
-
-# Replaces a sourcefile's result rows of one step with `output`'s; None clears them (a reset).
-StoreFn = Callable[[AsyncSession, SourcefileKey, Output], Awaitable[None]]
 
 
 async def _replace_rows(
