@@ -8,7 +8,8 @@ from typing import Any
 
 from langproc.db.models import SourcefileKind
 from langproc.errors import InvalidInput, UnsupportedLanguage, UnsupportedMediaType
-from langproc.settings import SUPPORTED_LANGUAGES, Settings
+from langproc.languages import SUPPORTED_LANGUAGES
+from langproc.settings import Settings
 from langproc.steps.images import sniff_image_type, validate_image
 from langproc.steps.models import DEFAULT_LEVEL, LEVELS
 
