@@ -7,7 +7,7 @@ import asyncio
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import anyio
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -29,13 +29,15 @@ from langproc.pipeline.executor import Executor
 from langproc.pipeline.graph import Graph
 from langproc.pipeline.language import LANGUAGE_GRAPH
 from langproc.providers.factory import build_providers
+from langproc.providers.ports import RunBlocking
 from langproc.settings import Settings
 from langproc.steps.context import Providers
 
+P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def make_run_blocking(limiter: anyio.CapacityLimiter) -> Callable[..., Any]:
+def make_run_blocking(limiter: anyio.CapacityLimiter) -> RunBlocking:
     """Run blocking calls in threads, at most `limiter.total_tokens` at a time.
 
     A thread cannot be stopped: a cancelled caller returns at once, but the thread keeps its
@@ -49,12 +51,11 @@ def make_run_blocking(limiter: anyio.CapacityLimiter) -> Callable[..., Any]:
         if not thread.cancelled():
             thread.exception()  # the caller, if still waiting, has it; do not warn
 
-    async def run_blocking(fn: Callable[..., T], *args: Any) -> T:
+    async def run_blocking(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         token = object()
         await limiter.acquire_on_behalf_of(token)
-        thread = asyncio.ensure_future(
-            anyio.to_thread.run_sync(functools.partial(fn, *args), abandon_on_cancel=True)
-        )
+        call = functools.partial(func, *args, **kwargs)
+        thread = asyncio.ensure_future(anyio.to_thread.run_sync(call, abandon_on_cancel=True))
         threads.add(thread)
         thread.add_done_callback(functools.partial(ended, token=token))
         return await asyncio.shield(thread)
@@ -73,7 +74,7 @@ class Runtime:
     graph: Graph
     engine: Engine
     executor: Executor
-    run_blocking: Callable[..., Any]
+    run_blocking: RunBlocking
     events: EventFeed
     collector: BlobCollector
     listener: PgListener | None = None

@@ -34,6 +34,7 @@ from langproc.pipeline.graph import Graph
 from langproc.pipeline.outcomes import Outcome, error_json, refused, status_values
 from langproc.pipeline.results import StoredLemmas
 from langproc.pipeline.state import StepChange, settle
+from langproc.providers.ports import RunBlocking
 from langproc.providers.usage import Usage, current_usage
 from langproc.settings import Settings
 from langproc.steps.context import BlobAccess, Providers, Source, StepContext
@@ -68,7 +69,7 @@ class Engine:
         blobs: BlobStore,
         settings: Settings,
         hub: Hub,
-        run_blocking: Any,
+        run_blocking: RunBlocking,
         worker_id: str | None = None,
     ) -> None:
         self.sessions = sessions
