@@ -63,7 +63,7 @@ def make_run_blocking(limiter: anyio.CapacityLimiter) -> RunBlocking:
     return run_blocking
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Runtime:
     settings: Settings
     db: AsyncEngine
@@ -109,6 +109,14 @@ def _check_collect_delay(settings: Settings, graph: Graph) -> None:
         )
 
 
+def _listener(settings: Settings, hub: Hub) -> PgListener | None:
+    """The LISTEN connection on PostgreSQL; None on SQLite."""
+    if settings.is_sqlite:
+        return None
+    listen_url = settings.database_listen_url or settings.effective_database_url
+    return PgListener(asyncpg_dsn(listen_url), hub)
+
+
 def build_runtime(
     settings: Settings, *, graph: Graph | None = None, providers: Providers | None = None
 ) -> Runtime:
@@ -136,11 +144,6 @@ def build_runtime(
         poll_interval_s=settings.poll_interval_s,
         heartbeat_s=settings.heartbeat_s,
     )
-    listener = None
-    if not settings.is_sqlite:
-        listen_url = settings.database_listen_url or settings.effective_database_url
-        listener = PgListener(asyncpg_dsn(listen_url), hub)
-    events = EventFeed(readers, Tail(readers, hub))
     collector = BlobCollector(
         sessions,
         blobs,
@@ -148,17 +151,17 @@ def build_runtime(
         interval_s=settings.blob_collect_interval_s,
     )
     return Runtime(
-        settings,
-        db,
-        sessions,
-        readers,
-        blobs,
-        hub,
-        graph,
-        engine,
-        executor,
-        run_blocking,
-        events,
-        collector,
-        listener,
+        settings=settings,
+        db=db,
+        sessions=sessions,
+        readers=readers,
+        blobs=blobs,
+        hub=hub,
+        graph=graph,
+        engine=engine,
+        executor=executor,
+        run_blocking=run_blocking,
+        events=EventFeed(readers, Tail(readers, hub)),
+        collector=collector,
+        listener=_listener(settings, hub),
     )
