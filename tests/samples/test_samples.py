@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool as run_blocking
 
 from langproc.providers.lexicon import LocalLexicon
 from langproc.providers.tesseract import TesseractTranscriber
-from langproc.steps.text import normalize_text
+from langproc.text.normalize import normalize_text
 from tests.paths import SAMPLES
 from tests.samples.pages import (
     STORY_LANGUAGES,

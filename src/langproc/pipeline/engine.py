@@ -32,12 +32,11 @@ from langproc.pipeline import queries
 from langproc.pipeline.backoff import retry_delay
 from langproc.pipeline.graph import Graph
 from langproc.pipeline.outcomes import Outcome, error_json, refused, status_values
-from langproc.pipeline.results import StoredLemmas
 from langproc.pipeline.state import StepChange, settle
-from langproc.providers.ports import RunBlocking
+from langproc.providers.ports import Providers, RunBlocking
 from langproc.providers.usage import Usage, current_usage
 from langproc.settings import Settings
-from langproc.steps.context import BlobAccess, Providers, Source, StepContext
+from langproc.steps.context import BlobAccess, LemmaCatalog, Source, StepContext
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +58,15 @@ class Claim:
     context: StepContext
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """What running a claimed step gave: its outcome, the provider usage, how long it took."""
+
+    outcome: Outcome
+    usage: Usage
+    elapsed_s: float
+
+
 class Engine:
     def __init__(
         self,
@@ -70,6 +78,7 @@ class Engine:
         settings: Settings,
         hub: Hub,
         run_blocking: RunBlocking,
+        lemmas: LemmaCatalog,
         worker_id: str | None = None,
     ) -> None:
         self.sessions = sessions
@@ -80,7 +89,7 @@ class Engine:
         self.hub = hub
         self.run_blocking = run_blocking
         self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:12]}"
-        self.lemmas = StoredLemmas(sessions)
+        self.lemmas = lemmas
 
     async def claim(self, limit: int) -> list[Claim]:
         """Take the leases of up to `limit` runnable steps, in one transaction.
@@ -185,8 +194,8 @@ class Engine:
             lemmas=self.lemmas,
         )
 
-    async def run(self, claim: Claim) -> tuple[Outcome, Usage, float]:
-        """Run the claimed step with no session open: its outcome, usage and duration."""
+    async def run(self, claim: Claim) -> Attempt:
+        """Run the claimed step with no session open."""
         spec = self.graph[claim.step]
         usage = Usage()
         current_usage.set(usage)
@@ -212,16 +221,17 @@ class Engine:
             outcome = self._failure(claim, error)
         except Exception as exc:  # a bug in a step must not kill the executor
             outcome = self._failure(claim, unexpected(claim, exc))
-        return outcome, usage, time.monotonic() - started
+        return Attempt(outcome, usage, time.monotonic() - started)
 
-    async def finish(self, claim: Claim, outcome: Outcome, usage: Usage, elapsed: float) -> None:
+    async def finish(self, claim: Claim, attempt: Attempt) -> None:
         """Count the attempt in the metrics, checkpoint it, and log it."""
-        metrics.STEP_DURATION.labels(claim.step, outcome.status).observe(elapsed)
+        outcome, usage = attempt.outcome, attempt.usage
+        metrics.STEP_DURATION.labels(claim.step, outcome.status).observe(attempt.elapsed_s)
         if outcome.status == StepStatus.RETRYING and outcome.error is not None:
             failure = outcome.error
             kind = failure.kind if isinstance(failure, TransientError) else failure.type_name
             metrics.STEP_RETRIES.labels(claim.step, kind).inc()
-        duration_ms = round(elapsed * 1000)
+        duration_ms = round(attempt.elapsed_s * 1000)
         stored = await self._checkpoint(claim, outcome, usage)
         log.info(
             "step.%s",

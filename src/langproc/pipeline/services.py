@@ -140,19 +140,7 @@ async def retry_sourcefile(
 ) -> Sourcefile:
     """Re-run the named steps and their downstream, or every failed or cancelled step."""
     sourcefile, runs = await _locked_owned(session, sourcefile_id, owner)
-    if steps is None:
-        selected = [
-            name
-            for name, run in runs.items()
-            if run.status in (StepStatus.FAILED, StepStatus.CANCELLED) and name in graph
-        ]
-        if not selected:
-            raise Conflict("no step has failed or been cancelled: name the steps to re-run")
-    else:
-        unknown = sorted(set(steps) - set(graph.names))
-        if unknown:
-            raise InvalidInput(f"unknown steps {unknown}: the steps are {graph.names}")
-        selected = graph.downstream(steps)
+    selected = _to_retry(graph, runs, steps)
     running = [n for n in selected if n in runs and runs[n].status == StepStatus.RUNNING]
     if running:
         raise Conflict(f"steps {running} are running: cancel them first or wait until they end")
@@ -164,26 +152,48 @@ async def retry_sourcefile(
     reset = set(selected)
     changes: list[StepChange] = []
     for name in selected:
-        run = runs[name]
-        run.ready = all(
+        ready = all(
             need in runs and runs[need].status in DONE_STEP_STATUSES and need not in reset
             for need in graph[name].needs
         )
-        run.ready_at = utcnow() if run.ready else None
-        run.status = StepStatus.PENDING
-        run.attempt_floor = run.attempt
-        run.crash_count = 0
-        run.next_attempt_at = None
-        run.error_type = run.error_message = None
-        run.error_retryable = None
-        run.finished_at = None
-        changes.append(StepChange(name, StepStatus.PENDING, run.attempt))
+        _reset(runs[name], ready=ready)
+        changes.append(StepChange(name, StepStatus.PENDING, runs[name].attempt))
         store = graph[name].store
         if store is not None:
             # The old results must not be served beside (or attached to) the new ones.
             await store(session, sourcefile, None)
     await _settle(session, graph, sourcefile, changes)
     return sourcefile
+
+
+def _to_retry(graph: Graph, runs: dict[str, StepRun], steps: list[str] | None) -> list[str]:
+    """The named steps with their downstream, or every failed or cancelled step."""
+    if steps is not None:
+        unknown = sorted(set(steps) - set(graph.names))
+        if unknown:
+            raise InvalidInput(f"unknown steps {unknown}: the steps are {graph.names}")
+        return graph.downstream(steps)
+    selected = [
+        name
+        for name, run in runs.items()
+        if run.status in (StepStatus.FAILED, StepStatus.CANCELLED) and name in graph
+    ]
+    if not selected:
+        raise Conflict("no step has failed or been cancelled: name the steps to re-run")
+    return selected
+
+
+def _reset(run: StepRun, *, ready: bool) -> None:
+    """A new round for the step: pending, its attempts and crashes counted afresh."""
+    run.ready = ready
+    run.ready_at = utcnow() if ready else None
+    run.status = StepStatus.PENDING
+    run.attempt_floor = run.attempt
+    run.crash_count = 0
+    run.next_attempt_at = None
+    run.error_type = run.error_message = None
+    run.error_retryable = None
+    run.finished_at = None
 
 
 async def cancel_sourcefile(

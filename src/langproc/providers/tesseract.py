@@ -17,8 +17,8 @@ from langproc.errors import PermanentError, TransientError, describe
 from langproc.providers.lexicon import zipf_frequency
 from langproc.providers.page_layout import page_text
 from langproc.providers.ports import RunBlocking
-from langproc.steps.orthography import normalize_orthography
-from langproc.steps.text import normalize_text
+from langproc.text.normalize import normalize_text
+from langproc.text.orthography import normalize_orthography
 
 # ISO 639-1 -> Tesseract's traineddata name (ISO 639-2/T for most, script variants for a few).
 TESSERACT_LANGUAGES: Final[Mapping[str, str]] = MappingProxyType(
