@@ -88,6 +88,7 @@ async def test_stale_executor_cannot_overwrite_a_newer_attempt(runtime: Runtime)
         settings=runtime.settings,
         hub=runtime.hub,
         run_blocking=runtime.run_blocking,
+        lemmas=runtime.engine.lemmas,
     )
     [second] = await other.claim(10)
     assert (second.step_run_id, second.attempt) == (first.step_run_id, 2)

@@ -100,9 +100,10 @@ class Engine:
         """
         if limit <= 0:
             return []
-        now = utcnow()
         names = self.graph.names
         async with session_scope(self.sessions) as session:
+            # Leases are renewed by the database's clock: they expire by it too.
+            now = await database_now(session)
             candidates = await queries.claimable(session, names, now, limit)
             if not candidates:
                 return []
@@ -257,9 +258,7 @@ class Engine:
             cap_s=self.settings.retry_max_delay_s,
             retry_after_s=error.retry_after_s if isinstance(error, TransientError) else None,
         )
-        return Outcome(
-            StepStatus.RETRYING, error=error, next_attempt_at=utcnow() + timedelta(seconds=delay)
-        )
+        return Outcome(StepStatus.RETRYING, error=error, retry_in_s=delay)
 
     async def checkpoint(self, claim: Claim, outcome: Outcome, usage: Usage) -> bool:
         """Store the outcome if this executor still holds the claimed attempt.
@@ -304,12 +303,15 @@ class Engine:
 
     async def _store(self, claim: Claim, outcome: Outcome, usage: Usage) -> StepStatus | None:
         """One checkpoint transaction: the step row, its result rows and the events."""
-        values = status_values(outcome, utcnow())
         stores_output = outcome.status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED)
-        if stores_output:
-            values["output"] = outcome.output
-            values["usage"] = usage.model_dump()
         async with session_scope(self.sessions) as session:
+            # A retry's due time is compared by the database's clock (see `claim`).
+            retries = outcome.retry_in_s is not None
+            now = await database_now(session) if retries else utcnow()
+            values = status_values(outcome, now)
+            if stores_output:
+                values["output"] = outcome.output
+                values["usage"] = usage.model_dump()
             sourcefile = await queries.lock_sourcefile(session, claim.sourcefile_id)
             if sourcefile is None or not await queries.store_outcome(
                 session, self._held(claim), values
@@ -323,7 +325,7 @@ class Engine:
                 outcome.status,
                 claim.attempt,
                 error_json(values),
-                outcome.next_attempt_at,
+                values["next_attempt_at"],
             )
             await settle(session, self.graph, [(sourcefile, [change])])
         self.hub.notify()
