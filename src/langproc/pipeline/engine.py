@@ -33,7 +33,7 @@ from langproc.pipeline.backoff import retry_delay
 from langproc.pipeline.graph import Graph
 from langproc.pipeline.outcomes import Outcome, error_json, refused, status_values
 from langproc.pipeline.state import StepChange, settle
-from langproc.providers.ports import Providers
+from langproc.providers.ports import Providers, RunBlocking
 from langproc.providers.usage import Usage, current_usage
 from langproc.settings import Settings
 from langproc.steps.context import BlobAccess, LemmaCatalog, Source, StepContext
@@ -77,7 +77,7 @@ class Engine:
         blobs: BlobStore,
         settings: Settings,
         hub: Hub,
-        run_blocking: Any,
+        run_blocking: RunBlocking,
         lemmas: LemmaCatalog,
         worker_id: str | None = None,
     ) -> None:

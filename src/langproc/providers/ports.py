@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import ParamSpec, Protocol, TypeVar
 
 from pydantic import BaseModel
 
 M = TypeVar("M", bound=BaseModel)
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 # The file name suffix of each audio type a speech provider returns.
@@ -71,3 +73,10 @@ class Providers:
     lexicon: Lexicon | None
     # Called once on shutdown (HTTP clients and the like).
     closers: tuple[Callable[[], Awaitable[None]], ...] = ()
+
+
+class RunBlocking(Protocol):
+    """Runs a blocking call in a worker thread and awaits its result (like starlette's
+    `run_in_threadpool`)."""
+
+    async def __call__(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...

@@ -8,10 +8,9 @@ from typing import Any, cast
 
 from pydantic import BaseModel
 from sqlalchemy import Table, and_, case, delete, insert, or_, select, tuple_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from langproc.db.base import insert_on_conflict
 from langproc.db.blobs import retain
 from langproc.db.engine import SessionFactory, autocommit_scope
 from langproc.db.results import Audio, Lemma, Phrase, Sentence, SentenceLemma, WordForm
@@ -72,10 +71,9 @@ async def store_lemmas(session: AsyncSession, sourcefile: SourcefileKey, output:
         if key not in rows or values["described"]:
             rows[key] = {"language": sourcefile.language, **values}
     ordered = [rows[key] for key in sorted(rows)]
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    upsert = insert_on_conflict(session, Lemma)
     for start in range(0, len(ordered), LEMMA_ROWS_PER_INSERT):
-        statement = insert(Lemma).values(ordered[start : start + LEMMA_ROWS_PER_INSERT])
+        statement = upsert.values(ordered[start : start + LEMMA_ROWS_PER_INSERT])
         new = statement.excluded
         fills = and_(Lemma.described.is_(False), new.described.is_(True))
         update_to: dict[str, Any] = {

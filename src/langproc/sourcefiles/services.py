@@ -14,6 +14,7 @@ from langproc.db.base import utcnow
 from langproc.db.blobs import retain
 from langproc.db.models import (
     DONE_STEP_STATUSES,
+    TERMINAL_STEP_STATUSES,
     Event,
     Sourcefile,
     SourcefileKind,
@@ -202,7 +203,7 @@ async def cancel_sourcefile(
     sourcefile, runs = await _locked_owned(session, sourcefile_id, owner)
     changes: list[StepChange] = []
     for run in runs.values():
-        if run.status in (StepStatus.PENDING, StepStatus.RETRYING, StepStatus.RUNNING):
+        if run.status not in TERMINAL_STEP_STATUSES:
             run.status = StepStatus.CANCELLED
             run.lease_owner = None
             run.lease_expires_at = None

@@ -11,7 +11,7 @@ from typing import Any, Protocol, TypeVar
 from pydantic import BaseModel
 
 from langproc.errors import PermanentError
-from langproc.providers.ports import Providers
+from langproc.providers.ports import Providers, RunBlocking
 from langproc.steps.models import Lemma
 
 M = TypeVar("M", bound=BaseModel)
@@ -75,7 +75,7 @@ class StepContext:
     providers: Providers
     outputs: Mapping[str, Mapping[str, Any] | None]
     blobs: BlobAccess
-    run_blocking: Callable[..., Awaitable[Any]]
+    run_blocking: RunBlocking
     lemmas: LemmaCatalog | None = None
 
     def output_of(self, step: str, model: type[M]) -> M | None:
