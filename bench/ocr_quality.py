@@ -37,7 +37,7 @@ from tests.samples.pages import (
 from bench._harness import say
 from langproc.providers.lexicon import study_words, tokenize
 from langproc.providers.tesseract import TesseractTranscriber, tesseract_language
-from langproc.steps.text import normalize_text
+from langproc.text.normalize import normalize_text
 
 T = TypeVar("T")
 SPOT_CHECK = 15

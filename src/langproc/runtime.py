@@ -28,9 +28,10 @@ from langproc.pipeline.engine import Engine
 from langproc.pipeline.executor import Executor
 from langproc.pipeline.graph import Graph
 from langproc.pipeline.language import LANGUAGE_GRAPH
+from langproc.pipeline.results import StoredLemmas
 from langproc.providers.factory import build_providers
+from langproc.providers.ports import Providers
 from langproc.settings import Settings
-from langproc.steps.context import Providers
 
 T = TypeVar("T")
 
@@ -128,6 +129,7 @@ def build_runtime(
         settings=settings,
         hub=hub,
         run_blocking=run_blocking,
+        lemmas=StoredLemmas(readers),
     )
     executor = Executor(
         engine,

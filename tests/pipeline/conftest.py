@@ -21,9 +21,10 @@ from langproc.db.engine import session_scope
 from langproc.db.models import Event, Sourcefile, SourcefileKind, StepRun
 from langproc.pipeline.graph import Graph, StepSpec
 from langproc.pipeline.services import NewSourcefile, create_sourcefile
+from langproc.providers.ports import Providers
 from langproc.runtime import Runtime, build_runtime
 from langproc.settings import Settings
-from langproc.steps.context import Providers, StepContext
+from langproc.steps.context import StepContext
 from langproc.steps.models import Text
 from tests.fakes.openai_server import FakeOpenAI
 from tests.paths import SAMPLES

@@ -18,7 +18,7 @@ from langproc.providers.tesseract import (
     speck_ratio,
 )
 from langproc.steps.images import prepare_image
-from langproc.steps.text import normalize_text
+from langproc.text.normalize import normalize_text
 from tests.paths import SAMPLES
 from tests.samples.pages import add_noise, character_error_rate, render_page, story_paragraphs
 

@@ -16,7 +16,7 @@ import wordfreq
 
 from langproc.providers.lexicon import LocalLexicon
 from langproc.providers.tesseract import TesseractTranscriber
-from langproc.steps.text import normalize_text
+from langproc.text.normalize import normalize_text
 from tests.paths import SAMPLES
 from tests.samples.pages import (
     STORY_LANGUAGES,

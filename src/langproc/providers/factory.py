@@ -17,10 +17,9 @@ from langproc.providers.cache import (
 from langproc.providers.espeak import EspeakSpeech
 from langproc.providers.lexicon import LocalLexicon
 from langproc.providers.openai_provider import OpenAIProvider
-from langproc.providers.ports import SpeechSynthesizer, TextGenerator, Transcriber
+from langproc.providers.ports import Providers, SpeechSynthesizer, TextGenerator, Transcriber
 from langproc.providers.tesseract import TesseractTranscriber
 from langproc.settings import ProviderChoice, Settings
-from langproc.steps.context import Providers
 
 
 def resolve(choice: ProviderChoice, settings: Settings) -> ProviderChoice:

@@ -6,6 +6,7 @@ once where the provider's error is caught; a step never sees a provider's own ex
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -58,3 +59,15 @@ class Lexicon(Protocol):
     def zipf_frequency(self, word: str, language: str) -> float: ...
 
     def is_function_word(self, word: str, language: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Providers:
+    """The ports, chosen by settings; `text` is None when no LLM is configured."""
+
+    text: TextGenerator | None
+    transcriber: Transcriber | None
+    speech: SpeechSynthesizer | None
+    lexicon: Lexicon | None
+    # Called once on shutdown (HTTP clients and the like).
+    closers: tuple[Callable[[], Awaitable[None]], ...] = ()

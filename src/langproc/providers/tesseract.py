@@ -16,8 +16,8 @@ from PIL import Image, ImageChops, ImageFilter, UnidentifiedImageError
 from langproc.errors import PermanentError, TransientError, describe
 from langproc.providers.lexicon import zipf_frequency
 from langproc.providers.page_layout import page_text
-from langproc.steps.orthography import normalize_orthography
-from langproc.steps.text import normalize_text
+from langproc.text.normalize import normalize_text
+from langproc.text.orthography import normalize_orthography
 
 RunBlocking = Callable[..., Awaitable[Any]]
 

@@ -10,7 +10,7 @@ from langproc.errors import StepSkipped, TransientError
 from langproc.providers.ports import M, TextGenerator
 from langproc.steps.context import StepContext
 from langproc.steps.models import Text
-from langproc.steps.text import split_into_chunks
+from langproc.text.normalize import split_into_chunks
 
 NEEDS_LLM = (
     "this step needs an LLM: set OPENAI_API_KEY (or LANGPROC_OPENAI_BASE_URL for a local "
