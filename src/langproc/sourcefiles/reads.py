@@ -1,26 +1,58 @@
 """Read views of sourcefiles: status, steps, and the results that exist so far.
 
 Core statements of the columns a view shows, never ORM objects: a read builds no identity map
-and loads no output it does not serve (`step_run.output` of the words step can be large)."""
+and loads no output it does not serve (`step_run.output` of the words step can be large). The
+rows become the frozen views of `pipeline.views`."""
 
 from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from sqlalchemy import and_, case, func, null, or_, select, tuple_
+from sqlalchemy import ColumnElement, FromClause, Row, and_, case, func, null, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from langproc.db.base import utcnow
-from langproc.db.models import DONE_STEP_STATUSES, Event, Sourcefile, StepRun, StepStatus
+from langproc.db.models import (
+    DONE_STEP_STATUSES,
+    Event,
+    Sourcefile,
+    SourcefileKind,
+    SourcefileStatus,
+    StepRun,
+    StepStatus,
+)
 from langproc.db.results import Audio, Lemma, Phrase, Sentence, WordForm
 from langproc.errors import InvalidInput, NotFound
+from langproc.pipeline.views import (
+    DetailView,
+    LemmaView,
+    PageView,
+    PhraseView,
+    ProgressView,
+    SentenceView,
+    StepErrorView,
+    StepView,
+    SummaryView,
+    WordView,
+)
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+# A row of any columns, read by their names.
+AnyRow: TypeAlias = Row[*tuple[Any, ...]]
 SOURCEFILE = Sourcefile.__table__
 STEP_RUN = StepRun.__table__
+AUDIO = Audio.__table__
+WORD_FORM = WordForm.__table__
+PHRASE = Phrase.__table__
+LEMMA = Lemma.__table__
+SENTENCE = Sentence.__table__
 # Columns of a sourcefile that its views show (never the uploaded text itself).
 SUMMARY_COLUMNS = (
     SOURCEFILE.c.id,
@@ -35,138 +67,159 @@ SUMMARY_COLUMNS = (
 )
 # The step outputs a detail view shows as they are; the other results come from their tables.
 TEXT_STEPS = ("transcribe", "translate")
+SPEAK_STEPS = frozenset({"speak_text", "speak_sentences"})
 DONE = [str(s) for s in DONE_STEP_STATUSES]
 
 
-def summary(row: Mapping[Any, Any], progress: dict[str, int]) -> dict[str, Any]:
-    return {**row, "progress": progress}
+def _view_columns(table: FromClause, view: type[DataclassInstance]) -> list[ColumnElement[Any]]:
+    """The columns of `table` that `view` shows, by name (a view may add fields of its own)."""
+    return [table.c[field.name] for field in fields(view) if field.name in table.c]
 
 
-async def detail(session: AsyncSession, sourcefile_id: uuid.UUID, owner: str) -> dict[str, Any]:
+WORD_COLUMNS = _view_columns(WORD_FORM, WordView)
+PHRASE_COLUMNS = _view_columns(PHRASE, PhraseView)
+LEMMA_COLUMNS = _view_columns(LEMMA, LemmaView)
+SENTENCE_COLUMNS = _view_columns(SENTENCE, SentenceView)
+
+
+async def detail(session: AsyncSession, sourcefile_id: uuid.UUID, owner: str) -> DetailView:
     """Everything about one sourcefile (docs/api.md): its steps and the results that exist; another
     owner's sourcefile is as unknown as a missing one."""
-    found = (
-        (
-            await session.execute(
-                select(*SUMMARY_COLUMNS, SOURCEFILE.c.owner).where(SOURCEFILE.c.id == sourcefile_id)
-            )
-        )
-        .mappings()
-        .first()
-    )
-    if found is None or found["owner"] != owner:
-        raise NotFound(f"no sourcefile with id {sourcefile_id}")
-    row = {k: v for k, v in found.items() if k != "owner"}
+    found = await _owned_summary(session, sourcefile_id, owner)
     sid = sourcefile_id
-    runs = (
-        (
-            await session.execute(
-                select(
-                    STEP_RUN.c.step,
-                    STEP_RUN.c.status,
-                    STEP_RUN.c.attempt,
-                    STEP_RUN.c.started_at,
-                    STEP_RUN.c.finished_at,
-                    STEP_RUN.c.next_attempt_at,
-                    STEP_RUN.c.error_type,
-                    STEP_RUN.c.error_message,
-                    STEP_RUN.c.error_retryable,
-                    STEP_RUN.c.usage,
-                    # The text steps' outputs come along; no other (possibly large) output does.
-                    case((STEP_RUN.c.step.in_(TEXT_STEPS), STEP_RUN.c.output), else_=null()).label(
-                        "output"
-                    ),
-                )
-                .where(STEP_RUN.c.sourcefile_id == sid)
-                .order_by(STEP_RUN.c.id)
-            )
-        )
-        .mappings()
-        .all()
+    runs = await _step_runs(session, sid)
+    done = {r.step for r in runs if r.status in DONE_STEP_STATUSES}
+    texts = {r.step: r.output or {} for r in runs if r.step in TEXT_STEPS}
+    audio = await _audio_ids(session, sid, done) if done & SPEAK_STEPS else {}
+    words = await _rows(session, WORD_FORM, WORD_COLUMNS, sid) if "extract_words" in done else []
+    phrases = await _rows(session, PHRASE, PHRASE_COLUMNS, sid) if "extract_phrases" in done else []
+    sentences = (
+        await _rows(session, SENTENCE, SENTENCE_COLUMNS, sid)
+        if "generate_sentences" in done
+        else []
     )
-    done = {r["step"] for r in runs if r["status"] in DONE_STEP_STATUSES}
-    texts = {r["step"]: r["output"] or {} for r in runs if r["step"] in TEXT_STEPS}
+    return DetailView(
+        summary=_summary(found, ProgressView(completed=len(done), total=len(runs))),
+        steps=[_step(r) for r in runs],
+        text=texts.get("transcribe", {}).get("text"),
+        translation=texts.get("translate", {}).get("translation"),
+        words=[WordView(**r) for r in words],
+        phrases=[PhraseView(**r) for r in phrases],
+        lemmas=await _lemmas(session, sid, found.language) if "describe_lemmas" in done else [],
+        sentences=[SentenceView(**r, audio_id=audio.get(r["position"])) for r in sentences],
+        audio_id=audio.get(None),
+        usage=_usage(runs),
+    )
+
+
+async def _owned_summary(session: AsyncSession, sid: uuid.UUID, owner: str) -> AnyRow:
+    found = (
+        await session.execute(
+            select(*SUMMARY_COLUMNS, SOURCEFILE.c.owner).where(SOURCEFILE.c.id == sid)
+        )
+    ).first()
+    if found is None or found.owner != owner:
+        raise NotFound(f"no sourcefile with id {sid}")
+    return found
+
+
+async def _step_runs(session: AsyncSession, sid: uuid.UUID) -> Sequence[AnyRow]:
+    steps = STEP_RUN.c
+    # The text steps' outputs come along; no other (possibly large) output does.
+    output = case((steps.step.in_(TEXT_STEPS), steps.output), else_=null()).label("output")
+    query = select(
+        steps.step,
+        steps.status,
+        steps.attempt,
+        steps.started_at,
+        steps.finished_at,
+        steps.next_attempt_at,
+        steps.error_type,
+        steps.error_message,
+        steps.error_retryable,
+        steps.usage,
+        output,
+    )
+    return (await session.execute(query.where(steps.sourcefile_id == sid).order_by(steps.id))).all()
+
+
+async def _audio_ids(
+    session: AsyncSession, sid: uuid.UUID, done: set[str]
+) -> dict[int | None, uuid.UUID]:
+    """The audio of the text (key None) and of each sentence (key: its position)."""
+    rows = await session.execute(
+        select(AUDIO.c.id, AUDIO.c.sentence_position).where(AUDIO.c.sourcefile_id == sid)
+    )
+    # Audio only from a finished step: a re-run's sentences never get the old ones' audio.
+    return {
+        a.sentence_position: a.id
+        for a in rows
+        if (a.sentence_position is None and "speak_text" in done)
+        or (a.sentence_position is not None and "speak_sentences" in done)
+    }
+
+
+def _summary(row: AnyRow, progress: ProgressView) -> SummaryView:
+    return SummaryView(
+        id=row.id,
+        title=row.title,
+        language=row.language,
+        native_language=row.native_language,
+        level=row.level,
+        kind=SourcefileKind(row.kind),
+        status=SourcefileStatus(row.status),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        progress=progress,
+    )
+
+
+def _step(run: AnyRow) -> StepView:
+    error = None
+    if run.error_type:
+        error = StepErrorView(
+            type=run.error_type, message=run.error_message, retryable=bool(run.error_retryable)
+        )
+    return StepView(
+        name=run.step,
+        status=StepStatus(run.status),
+        attempts=run.attempt,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        next_attempt_at=run.next_attempt_at,
+        error=error,
+    )
+
+
+def _usage(runs: Sequence[AnyRow]) -> dict[str, int]:
     usage: dict[str, int] = {}
     for run in runs:
-        for key, value in (run["usage"] or {}).items():
+        for key, value in (run.usage or {}).items():
             usage[key] = usage.get(key, 0) + int(value)
-    audio = {}
-    if done & {"speak_text", "speak_sentences"}:
-        audio_rows = await session.execute(
-            select(Audio.__table__.c.id, Audio.__table__.c.sentence_position).where(
-                Audio.__table__.c.sourcefile_id == sid
-            )
-        )
-        # Audio only from a finished step: a re-run's sentences never get the old ones' audio.
-        audio = {
-            a.sentence_position: audio_url(a.id)
-            for a in audio_rows
-            if (a.sentence_position is None and "speak_text" in done)
-            or (a.sentence_position is not None and "speak_sentences" in done)
-        }
-    return {
-        **summary(row, {"completed": len(done), "total": len(runs)}),
-        "steps": [_step(r) for r in runs],
-        "text": texts.get("transcribe", {}).get("text"),
-        "translation": texts.get("translate", {}).get("translation"),
-        "words": await _rows(session, WordForm, sid) if "extract_words" in done else [],
-        "phrases": await _rows(session, Phrase, sid) if "extract_phrases" in done else [],
-        "lemmas": await _lemmas(session, sid, row["language"]) if "describe_lemmas" in done else [],
-        "sentences": [
-            {**sentence, "audio_url": audio.get(sentence["position"])}
-            for sentence in (
-                await _rows(session, Sentence, sid) if "generate_sentences" in done else []
-            )
-        ],
-        "audio_url": audio.get(None),
-        "usage": usage,
-    }
-
-
-def _step(run: Mapping[Any, Any]) -> dict[str, Any]:
-    error = None
-    if run["error_type"]:
-        error = {
-            "type": run["error_type"],
-            "message": run["error_message"],
-            "retryable": bool(run["error_retryable"]),
-        }
-    return {
-        "name": run["step"],
-        "status": run["status"],
-        "attempts": run["attempt"],
-        "started_at": run["started_at"],
-        "finished_at": run["finished_at"],
-        "next_attempt_at": run["next_attempt_at"],
-        "error": error,
-    }
+    return usage
 
 
 async def _rows(
-    session: AsyncSession, model: type[WordForm | Phrase | Sentence], sid: uuid.UUID
+    session: AsyncSession, table: FromClause, columns: list[ColumnElement[Any]], sid: uuid.UUID
 ) -> list[dict[str, Any]]:
-    table = model.__table__
+    """A sourcefile's rows of one result table, in order, as column name -> value."""
     rows = await session.execute(
-        select(table).where(table.c.sourcefile_id == sid).order_by(table.c.position)
+        select(*columns).where(table.c.sourcefile_id == sid).order_by(table.c.position)
     )
-    return [dict(row) for row in rows.mappings()]
+    return [row._asdict() for row in rows]
 
 
-async def _lemmas(session: AsyncSession, sid: uuid.UUID, language: str) -> list[dict[str, Any]]:
+async def _lemmas(session: AsyncSession, sid: uuid.UUID, language: str) -> list[LemmaView]:
     """The shared lemmas of this sourcefile's words."""
-    words, lemma = WordForm.__table__, Lemma.__table__
+    words, lemma = WORD_FORM, LEMMA
     pairs = select(words.c.lemma, words.c.part_of_speech).where(words.c.sourcefile_id == sid)
     rows = await session.execute(
-        select(lemma).where(
+        select(*LEMMA_COLUMNS).where(
             lemma.c.language == language,
             tuple_(lemma.c.lemma, lemma.c.part_of_speech).in_(pairs),
         )
     )
-    return [dict(row) for row in rows.mappings()]
-
-
-def audio_url(audio_id: uuid.UUID) -> str:
-    return f"/api/audio/{audio_id}"
+    return [LemmaView(**row._asdict()) for row in rows]
 
 
 def encode_cursor(created_at: datetime, sourcefile_id: uuid.UUID) -> str:
@@ -190,7 +243,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 async def list_sourcefiles(
     session: AsyncSession, owner: str, *, status: str | None, limit: int, cursor: str | None
-) -> dict[str, Any]:
+) -> PageView:
     """A page of the owner's sourcefiles, newest first, the cursor of the next page, and the id
     of the owner's latest event (to follow changes from this listing on)."""
     last_event_id = await session.scalar(select(func.max(Event.id)).where(Event.owner == owner))
@@ -215,19 +268,17 @@ async def list_sourcefiles(
             )
         )
     query = query.order_by(SOURCEFILE.c.created_at.desc(), SOURCEFILE.c.id.desc())
-    page = (await session.execute(query.limit(limit + 1))).mappings().all()
+    page = (await session.execute(query.limit(limit + 1))).all()
     more = len(page) > limit
     page = page[:limit]
-    items = [
-        {
-            **{c.key: row[c.key] for c in SUMMARY_COLUMNS},
-            "progress": {"completed": row["completed"], "total": row["total"]},
-        }
-        for row in page
-    ]
     last = page[-1] if page else None
-    next_cursor = encode_cursor(last["created_at"], last["id"]) if more and last else None
-    return {"items": items, "next_cursor": next_cursor, "last_event_id": last_event_id or 0}
+    return PageView(
+        items=[
+            _summary(row, ProgressView(completed=row.completed, total=row.total)) for row in page
+        ],
+        next_cursor=encode_cursor(last.created_at, last.id) if more and last else None,
+        last_event_id=last_event_id or 0,
+    )
 
 
 async def step_gauges(session: AsyncSession) -> tuple[dict[str, int], float]:

@@ -16,7 +16,7 @@ from sse_starlette.sse import SendTimeoutError
 from starlette.types import Receive, Scope, Send
 
 from langproc.api.deps import Session, StreamOwner, get_runtime
-from langproc.api.schemas import ValidationErrorResponse, error_responses
+from langproc.api.openapi import ValidationErrorResponse, error_responses
 from langproc.db.models import Event
 from langproc.events.stream import EventFeed
 from langproc.sourcefiles import services
