@@ -13,10 +13,10 @@ from langproc.api.schemas import (
     SourcefileRead,
     SourcefileSummary,
     StepRead,
-    Usage,
     WordRead,
 )
-from langproc.pipeline.views import DetailView, PageView, SentenceView, SummaryView
+from langproc.providers.usage import Usage
+from langproc.sourcefiles.views import DetailView, PageView, SentenceView, SummaryView
 
 
 def sourcefile_url(sourcefile_id: uuid.UUID) -> str:

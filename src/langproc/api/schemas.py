@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from langproc.api.openapi import LIST_EXAMPLE, READ_EXAMPLE, SUMMARY_EXAMPLE
 from langproc.db.models import SourcefileKind, SourcefileStatus, StepStatus
+from langproc.providers.usage import Usage
 from langproc.settings import SUPPORTED_LANGUAGES
 from langproc.sourcefiles.intake import LEVELS
 
@@ -74,13 +75,6 @@ class StepRead(BaseModel):
     finished_at: datetime | None
     next_attempt_at: datetime | None
     error: StepErrorRead | None
-
-
-class Usage(BaseModel):
-    llm_calls: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    tts_characters: int = 0
 
 
 class WordRead(BaseModel):

@@ -28,7 +28,7 @@ from langproc.db.models import (
 )
 from langproc.db.results import Audio, Lemma, Phrase, Sentence, WordForm
 from langproc.errors import InvalidInput, NotFound
-from langproc.pipeline.views import (
+from langproc.sourcefiles.views import (
     DetailView,
     LemmaView,
     PageView,
