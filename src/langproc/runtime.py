@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from langproc.blobs import FilesystemBlobStore
 from langproc.db.blobs import BlobCollector, DbBlobRegistry
 from langproc.db.cache import DbResultCache
-from langproc.db.engine import (
+from langproc.db.session import (
     SessionFactory,
     create_engine,
     create_read_session_factory,

@@ -22,8 +22,8 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from PIL import Image
 
 from langproc.api.app import create_app
-from langproc.db.engine import session_scope
 from langproc.db.results import Audio
+from langproc.db.session import session_scope
 from langproc.runtime import Runtime, build_runtime
 from tests.pipeline.conftest import NO_PROVIDERS, Recorder, diamond, make_settings
 

@@ -22,8 +22,8 @@ from langproc.api.app import create_app
 from langproc.db.base import utcnow
 from langproc.db.blobs import collect
 from langproc.db.cache import DbResultCache
-from langproc.db.engine import session_scope
 from langproc.db.models import Blob, Sourcefile, SourcefileKind
+from langproc.db.session import session_scope
 from langproc.errors import StoredFileGone
 from langproc.pipeline.graph import Graph, StepSpec
 from langproc.runtime import Runtime, build_runtime

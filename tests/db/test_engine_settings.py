@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from langproc.db import engine as engine_module
-from langproc.db.engine import create_engine
+from langproc.db.session import create_engine
 from langproc.settings import Settings
 
 

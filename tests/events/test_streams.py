@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from langproc.api.routes import events as events_routes
-from langproc.db.engine import session_scope
+from langproc.db.session import session_scope
 from langproc.errors import PermanentError
 from langproc.events import stream
 from langproc.events.publish import NewEvent, publish

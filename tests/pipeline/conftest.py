@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import select
 
 from langproc.api.app import create_app
-from langproc.db.engine import session_scope
 from langproc.db.models import Event, Sourcefile, SourcefileKind, StepRun
+from langproc.db.session import session_scope
 from langproc.pipeline.graph import Graph, StepSpec
 from langproc.providers.ports import Providers
 from langproc.runtime import Runtime, build_runtime

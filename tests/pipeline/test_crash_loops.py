@@ -9,8 +9,8 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from langproc.db.base import utcnow
-from langproc.db.engine import session_scope
 from langproc.db.models import Sourcefile, StepRun
+from langproc.db.session import session_scope
 from langproc.errors import TransientError
 from langproc.pipeline.engine import Engine
 from langproc.runtime import Runtime

@@ -9,8 +9,8 @@ from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from langproc.db.base import utcnow
-from langproc.db.engine import session_scope
 from langproc.db.models import StepRun, StepStatus
+from langproc.db.session import session_scope
 from langproc.errors import PermanentError, TransientError
 from langproc.pipeline.engine import Outcome
 from langproc.pipeline.graph import Graph, StepSpec

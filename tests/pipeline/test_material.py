@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from langproc.db.engine import session_scope
 from langproc.db.models import Sourcefile
 from langproc.db.results import Lemma
+from langproc.db.session import session_scope
 from langproc.providers.lexicon import LocalLexicon
 from langproc.runtime import build_runtime
 from langproc.sourcefiles.results import store_lemmas

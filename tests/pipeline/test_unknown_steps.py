@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete
 
-from langproc.db.engine import session_scope
 from langproc.db.models import SourcefileKind, StepRun
+from langproc.db.session import session_scope
 from langproc.errors import Conflict
 from langproc.pipeline.graph import Graph, StepSpec
 from langproc.runtime import Runtime

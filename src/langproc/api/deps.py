@@ -11,7 +11,7 @@ from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials, HTTPBear
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from langproc.api.auth import verified_subject
-from langproc.db.engine import autocommit_scope
+from langproc.db.session import autocommit_scope
 from langproc.errors import Unauthorized
 from langproc.runtime import Runtime
 from langproc.settings import AuthMode

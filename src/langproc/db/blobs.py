@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from langproc.blobs import TMP_SUFFIX, FilesystemBlobStore
 from langproc.db.base import insert_on_conflict, utcnow
-from langproc.db.engine import SessionFactory, session_scope
 from langproc.db.models import Blob, CacheEntry, Sourcefile
 from langproc.db.results import Audio
+from langproc.db.session import SessionFactory, session_scope
 from langproc.errors import StoredFileGone
 
 log = logging.getLogger(__name__)

@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from langproc.db.base import insert_on_conflict
 from langproc.db.blobs import retain
-from langproc.db.engine import SessionFactory, autocommit_scope, session_scope
 from langproc.db.models import CacheEntry
+from langproc.db.session import SessionFactory, autocommit_scope, session_scope
 
 
 class DbResultCache:

@@ -26,8 +26,8 @@ from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Select, func, select
 
-from langproc.db.engine import SessionFactory, autocommit_scope
 from langproc.db.models import TERMINAL_SOURCEFILE_STATUSES, Event, Sourcefile
+from langproc.db.session import SessionFactory, autocommit_scope
 from langproc.events.hub import Hub
 
 log = logging.getLogger(__name__)

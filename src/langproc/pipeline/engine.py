@@ -24,8 +24,8 @@ from langproc.blobs import BlobStore
 from langproc.db import failures as db_failures
 from langproc.db.base import utcnow
 from langproc.db.clock import database_now
-from langproc.db.engine import SessionFactory, session_scope
 from langproc.db.models import StepStatus
+from langproc.db.session import SessionFactory, session_scope
 from langproc.errors import PermanentError, StepError, StepSkipped, TransientError, describe
 from langproc.events.hub import Hub
 from langproc.pipeline import queries

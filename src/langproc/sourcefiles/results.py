@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from langproc.db.base import insert_on_conflict
 from langproc.db.blobs import retain
-from langproc.db.engine import SessionFactory, autocommit_scope
 from langproc.db.results import Audio, Lemma, Phrase, Sentence, SentenceLemma, WordForm
+from langproc.db.session import SessionFactory, autocommit_scope
 from langproc.pipeline.graph import Output, SourcefileKey
 from langproc.steps import models
 
