@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from langproc.db import session as session_module
 from langproc.db.session import create_engine
 from langproc.settings import Settings
 
