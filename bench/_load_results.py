@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench._harness import LogSummary, percentile, say, table
+from langproc.db.models import TERMINAL_SOURCEFILE_STATUSES as TERMINAL
 
 # Issue 2's seed baselines, measured on this kind of machine before langproc existed.
 SEED_FLASK_PIPELINES, SEED_FLASK_WALL_S, SEED_FLASK_GET_P99_S = 100, 10.0, 1.0
 SEED_TUTORIAL_DEADLOCK_AT = 16
 DEFAULT_PROVIDER_LIMIT = 8  # Settings.max_concurrent_provider_calls
-TERMINAL = ("succeeded", "failed", "cancelled")
 FOREIGN_CPU_WARNING = 0.15  # of one core
 
 

@@ -37,13 +37,13 @@ from bench._harness import (
     summarize_logs,
     table,
 )
+from langproc.db.models import TERMINAL_SOURCEFILE_STATUSES as TERMINAL
 
 STEPS = (
     "transcribe", "translate", "extract_words", "extract_phrases", "describe_lemmas",
     "generate_sentences", "speak_text", "speak_sentences",
 )  # fmt: skip
 SPEECH_PATH = "/v1/audio/speech"
-TERMINAL = ("succeeded", "failed", "cancelled")
 TYPICAL = SAMPLES / "el-story.txt"
 OTHERS = (
     SAMPLES / "fr-story.txt",

@@ -15,12 +15,10 @@ import asyncio
 import io
 import statistics
 import subprocess
-from collections.abc import Callable
-from typing import Any, TypeVar
 
-import anyio.to_thread
 import simplemma
 from PIL import Image, ImageFilter
+from starlette.concurrency import run_in_threadpool as run_blocking
 from tests.paths import SAMPLES
 from tests.samples.pages import (
     STORY_LANGUAGES,
@@ -37,14 +35,9 @@ from tests.samples.pages import (
 from bench._harness import say
 from langproc.providers.lexicon import study_words, tokenize
 from langproc.providers.tesseract import TesseractTranscriber, tesseract_language
-from langproc.steps.text import normalize_text
+from langproc.text.normalize import normalize_text
 
-T = TypeVar("T")
 SPOT_CHECK = 15
-
-
-async def run_blocking(fn: Callable[..., T], *args: Any) -> T:
-    return await anyio.to_thread.run_sync(fn, *args)
 
 
 def before(png: bytes, language: str) -> str:

@@ -24,8 +24,8 @@ from sqlalchemy.engine import make_url
 
 from langproc.db.migrate import upgrade
 from langproc.pipeline.graph import Graph
+from langproc.providers.ports import Providers
 from langproc.runtime import Runtime
-from langproc.steps.context import Providers
 from tests.fakes.openai_server import FakeOpenAI
 from tests.paths import SAMPLES
 from tests.pgserver import ThrowawayPostgres

@@ -43,3 +43,8 @@ async def test_a_cancelled_blocking_call_keeps_its_slot_until_its_thread_ends() 
     async with asyncio.timeout(10):
         await second
     assert peak == 1
+
+
+async def test_keyword_arguments_reach_the_blocking_call() -> None:
+    run_blocking = make_run_blocking(anyio.CapacityLimiter(1))
+    assert await run_blocking(int, "ff", base=16) == 255

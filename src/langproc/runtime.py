@@ -7,7 +7,7 @@ import asyncio
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import anyio
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from langproc.blobs import FilesystemBlobStore
 from langproc.db.blobs import BlobCollector, DbBlobRegistry
 from langproc.db.cache import DbResultCache
-from langproc.db.engine import (
+from langproc.db.session import (
     SessionFactory,
     create_engine,
     create_read_session_factory,
@@ -27,15 +27,17 @@ from langproc.events.stream import EventFeed, Tail
 from langproc.pipeline.engine import Engine
 from langproc.pipeline.executor import Executor
 from langproc.pipeline.graph import Graph
-from langproc.pipeline.language import LANGUAGE_GRAPH
 from langproc.providers.factory import build_providers
+from langproc.providers.ports import Providers, RunBlocking
 from langproc.settings import Settings
-from langproc.steps.context import Providers
+from langproc.sourcefiles.language import LANGUAGE_GRAPH
+from langproc.sourcefiles.results import StoredLemmas
 
+P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def make_run_blocking(limiter: anyio.CapacityLimiter) -> Callable[..., Any]:
+def make_run_blocking(limiter: anyio.CapacityLimiter) -> RunBlocking:
     """Run blocking calls in threads, at most `limiter.total_tokens` at a time.
 
     A thread cannot be stopped: a cancelled caller returns at once, but the thread keeps its
@@ -49,12 +51,11 @@ def make_run_blocking(limiter: anyio.CapacityLimiter) -> Callable[..., Any]:
         if not thread.cancelled():
             thread.exception()  # the caller, if still waiting, has it; do not warn
 
-    async def run_blocking(fn: Callable[..., T], *args: Any) -> T:
+    async def run_blocking(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         token = object()
         await limiter.acquire_on_behalf_of(token)
-        thread = asyncio.ensure_future(
-            anyio.to_thread.run_sync(functools.partial(fn, *args), abandon_on_cancel=True)
-        )
+        call = functools.partial(func, *args, **kwargs)
+        thread = asyncio.ensure_future(anyio.to_thread.run_sync(call, abandon_on_cancel=True))
         threads.add(thread)
         thread.add_done_callback(functools.partial(ended, token=token))
         return await asyncio.shield(thread)
@@ -62,7 +63,7 @@ def make_run_blocking(limiter: anyio.CapacityLimiter) -> Callable[..., Any]:
     return run_blocking
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Runtime:
     settings: Settings
     db: AsyncEngine
@@ -73,7 +74,7 @@ class Runtime:
     graph: Graph
     engine: Engine
     executor: Executor
-    run_blocking: Callable[..., Any]
+    run_blocking: RunBlocking
     events: EventFeed
     collector: BlobCollector
     listener: PgListener | None = None
@@ -108,6 +109,14 @@ def _check_collect_delay(settings: Settings, graph: Graph) -> None:
         )
 
 
+def _listener(settings: Settings, hub: Hub) -> PgListener | None:
+    """The LISTEN connection on PostgreSQL; None on SQLite."""
+    if settings.is_sqlite:
+        return None
+    listen_url = settings.database_listen_url or settings.effective_database_url
+    return PgListener(asyncpg_dsn(listen_url), hub)
+
+
 def build_runtime(
     settings: Settings, *, graph: Graph | None = None, providers: Providers | None = None
 ) -> Runtime:
@@ -128,6 +137,7 @@ def build_runtime(
         settings=settings,
         hub=hub,
         run_blocking=run_blocking,
+        lemmas=StoredLemmas(readers),
     )
     executor = Executor(
         engine,
@@ -135,11 +145,6 @@ def build_runtime(
         poll_interval_s=settings.poll_interval_s,
         heartbeat_s=settings.heartbeat_s,
     )
-    listener = None
-    if not settings.is_sqlite:
-        listen_url = settings.database_listen_url or settings.effective_database_url
-        listener = PgListener(asyncpg_dsn(listen_url), hub)
-    events = EventFeed(readers, Tail(readers, hub))
     collector = BlobCollector(
         sessions,
         blobs,
@@ -147,17 +152,17 @@ def build_runtime(
         interval_s=settings.blob_collect_interval_s,
     )
     return Runtime(
-        settings,
-        db,
-        sessions,
-        readers,
-        blobs,
-        hub,
-        graph,
-        engine,
-        executor,
-        run_blocking,
-        events,
-        collector,
-        listener,
+        settings=settings,
+        db=db,
+        sessions=sessions,
+        readers=readers,
+        blobs=blobs,
+        hub=hub,
+        graph=graph,
+        engine=engine,
+        executor=executor,
+        run_blocking=run_blocking,
+        events=EventFeed(readers, Tail(readers, hub)),
+        collector=collector,
+        listener=_listener(settings, hub),
     )

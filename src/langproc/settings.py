@@ -9,12 +9,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SUPPORTED_LANGUAGES: tuple[str, ...] = (
-    "ar", "bg", "ca", "cs", "da", "de", "el", "en", "es", "et", "fi", "fr", "he", "hi", "hr",
-    "hu", "id", "it", "ja", "ko", "lt", "lv", "nl", "no", "pl", "pt", "ro", "ru", "sk", "sl",
-    "sr", "sv", "th", "tr", "uk", "vi", "zh",
-)  # fmt: skip
-
+# Re-exported: the API's schemas and web page read the language codes here.
+from langproc.languages import SUPPORTED_LANGUAGES as SUPPORTED_LANGUAGES
 
 # RFC 7518 §3.2: an HS256 key at least as long as the hash output.
 MIN_JWT_SECRET_BYTES = 32

@@ -20,8 +20,8 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from PIL import Image
 
 from langproc.api.app import create_app
-from langproc.db.engine import session_scope
 from langproc.db.results import Audio
+from langproc.db.session import session_scope
 from langproc.runtime import Runtime
 from tests.support.engine import MakeRuntime, Recorder, diamond
 from tests.support.service import asgi_client

@@ -19,13 +19,13 @@ from langproc.api.app import create_app
 from langproc.db.base import utcnow
 from langproc.db.blobs import collect
 from langproc.db.cache import DbResultCache
-from langproc.db.engine import session_scope
 from langproc.db.models import Blob, Sourcefile, SourcefileKind
+from langproc.db.session import session_scope
 from langproc.errors import StoredFileGone
 from langproc.pipeline.graph import Graph, StepSpec
-from langproc.pipeline.results import store_text_audio
-from langproc.pipeline.services import NewSourcefile, create_sourcefile
 from langproc.runtime import Runtime
+from langproc.sourcefiles.results import store_text_audio
+from langproc.sourcefiles.services import NewSourcefile, create_sourcefile
 from langproc.steps.context import StepContext
 from langproc.steps.models import Audio
 from tests.support.engine import MakeRuntime, Recorder, diamond, wait_for_status

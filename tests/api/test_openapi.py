@@ -9,7 +9,7 @@ import pytest
 import schemathesis
 from pydantic import BaseModel
 
-from langproc.api import schemas
+from langproc.api import openapi, schemas
 from langproc.api.app import create_app
 from langproc.settings import Settings
 
@@ -133,8 +133,8 @@ def test_model_examples_are_valid_instances(model: type[BaseModel]) -> None:
 
 
 def test_error_examples_match_their_models() -> None:
-    for code in [*schemas.ERROR_DESCRIPTIONS, 422]:
-        for response in schemas.error_responses(code).values():
+    for code in [*openapi.ERROR_DESCRIPTIONS, 422]:
+        for response in openapi.error_responses(code).values():
             media = response["content"]["application/json"]
             values = (
                 [media["example"]]

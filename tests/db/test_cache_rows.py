@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from langproc.db.cache import DbResultCache
-from langproc.db.engine import create_engine, create_session_factory
+from langproc.db.session import create_engine, create_session_factory
 from langproc.settings import Settings
 
 

@@ -20,8 +20,8 @@ from sqlalchemy import insert
 
 from langproc.api.routes import events as events_routes
 from langproc.db.base import utcnow
-from langproc.db.engine import session_scope
 from langproc.db.models import Event
+from langproc.db.session import session_scope
 from langproc.events.publish import iso
 from langproc.events.stream import open_streams
 from langproc.runtime import Runtime

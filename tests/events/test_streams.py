@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from langproc.api.routes import events as events_routes
-from langproc.db.engine import session_scope
+from langproc.db.session import session_scope
 from langproc.errors import PermanentError
 from langproc.events import stream
-from langproc.events.publish import publish
+from langproc.events.publish import NewEvent, publish
 from langproc.events.stream import EventFeed, Tail, open_streams
 from langproc.runtime import Runtime
 from langproc.steps.context import StepContext
@@ -137,9 +137,7 @@ async def test_a_stream_sees_only_its_owners_events(
     await wait_for_status(runtime, [uuid.UUID(sid)], {"succeeded"})
     # The local user's events went by; the intruder's own event is the first it gets.
     async with session_scope(runtime.sessions) as session:
-        await publish(
-            session, sourcefile_id=uuid.uuid4(), owner="intruder", events=[("sourcefile", {})]
-        )
+        await publish(session, [NewEvent(uuid.uuid4(), "intruder", "sourcefile", {})])
     runtime.hub.notify()
     async with asyncio.timeout(5):
         event = await first

@@ -67,8 +67,7 @@ async def test_crashes_do_not_use_up_the_transient_retry_budget(
     await die(runtime, claim.step_run_id)
     [claim] = await engine.claim(10)
     assert (claim.attempt, claim.round_attempt) == (5, 1)
-    outcome, usage, elapsed = await engine.run(claim)
-    await engine.finish(claim, outcome, usage, elapsed)
+    await engine.finish(claim, await engine.run(claim))
 
     step = (await steps_of(runtime, sid))["a"]
     assert (step.status, step.crash_count) == ("retrying", 4)

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from langproc.db.base import utcnow
 from langproc.db.clock import database_now
-from langproc.db.engine import session_scope
 from langproc.db.models import Sourcefile
+from langproc.db.session import session_scope
 from langproc.errors import TransientError
 from langproc.pipeline.engine import Claim
 from langproc.pipeline.graph import Graph, StepSpec

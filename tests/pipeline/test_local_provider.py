@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from langproc.db.base import utcnow
-from langproc.steps.text import normalize_text
+from langproc.text.normalize import normalize_text
 from tests.mp3 import mp3_duration
 from tests.paths import SAMPLES
 from tests.support.engine import make_settings

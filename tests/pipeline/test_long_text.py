@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from langproc.steps.text import normalize_text
 from langproc.steps.translate import CHUNK_CHARS
+from langproc.text.normalize import normalize_text
 from tests.fakes.openai_content import unwrap
 from tests.fakes.openai_server import FakeOpenAI
 from tests.paths import SAMPLES

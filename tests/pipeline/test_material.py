@@ -11,11 +11,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from langproc.db.engine import session_scope
 from langproc.db.models import Sourcefile
 from langproc.db.results import Lemma
-from langproc.pipeline.results import store_lemmas
+from langproc.db.session import session_scope
 from langproc.providers.lexicon import LocalLexicon
+from langproc.sourcefiles.results import store_lemmas
 from langproc.steps.checks import in_script
 from langproc.steps.extract_phrases import CHUNK_CHARS as PHRASE_CHUNK_CHARS
 from langproc.steps.extract_words import CHUNK_CHARS as WORD_CHUNK_CHARS

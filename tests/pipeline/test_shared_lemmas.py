@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from langproc.db.engine import session_scope
 from langproc.db.models import StepRun, StepStatus
 from langproc.db.results import Lemma as LemmaRow
+from langproc.db.session import session_scope
 from langproc.pipeline.engine import Claim
 from langproc.pipeline.outcomes import Outcome
 from langproc.providers.usage import Usage

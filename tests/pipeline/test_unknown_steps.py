@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete
 
-from langproc.db.engine import session_scope
 from langproc.db.models import SourcefileKind, StepRun
+from langproc.db.session import session_scope
 from langproc.errors import Conflict
 from langproc.pipeline.graph import Graph, StepSpec
-from langproc.pipeline.services import NewSourcefile, create_sourcefile
 from langproc.runtime import Runtime
+from langproc.sourcefiles.services import NewSourcefile, create_sourcefile
 from tests.support.engine import Recorder, retry, steps_of, submit, wait_for_status
 
 

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import wave
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
-import anyio.to_thread
 import pytest
+from starlette.concurrency import run_in_threadpool as run_blocking
 
 from langproc.errors import PermanentError
 from langproc.providers.espeak import EspeakSpeech, encode_mp3, parse_voices
 from langproc.providers.usage import Usage, current_usage
 from tests.mp3 import mp3_duration
-
-T = TypeVar("T")
 
 LISTING = """\
 Pty Language       Age/Gender VoiceName          File                 Other Languages
@@ -28,10 +24,6 @@ Pty Language       Age/Gender VoiceName          File                 Other Lang
  5  pt              --/M      Portuguese_(Portugal) roa/pt               (pt-pt 5)
  5  pt-br           --/M      Portuguese_(Brazil) roa/pt-BR            (pt 6)
 """
-
-
-async def run_blocking(fn: Callable[..., T], *args: Any) -> T:
-    return await anyio.to_thread.run_sync(fn, *args)
 
 
 def test_voices_are_chosen_by_language_and_priority() -> None:

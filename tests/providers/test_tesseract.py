@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
-from typing import Any, TypeVar
 
-import anyio.to_thread
 import pytest
 from PIL import Image
+from starlette.concurrency import run_in_threadpool as run_blocking
 
 from langproc.errors import PermanentError
 from langproc.providers.tesseract import (
@@ -18,15 +16,9 @@ from langproc.providers.tesseract import (
     speck_ratio,
 )
 from langproc.steps.images import prepare_image
-from langproc.steps.text import normalize_text
+from langproc.text.normalize import normalize_text
 from tests.paths import SAMPLES
 from tests.samples.pages import add_noise, character_error_rate, render_page, story_paragraphs
-
-T = TypeVar("T")
-
-
-async def run_blocking(fn: Callable[..., T], *args: Any) -> T:
-    return await anyio.to_thread.run_sync(fn, *args)
 
 
 def test_character_error_rate() -> None:

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar
 
-import anyio.to_thread
 import pytest
 import wordfreq
+from starlette.concurrency import run_in_threadpool as run_blocking
 
 from langproc.providers.lexicon import LocalLexicon
 from langproc.providers.tesseract import TesseractTranscriber
-from langproc.steps.text import normalize_text
+from langproc.text.normalize import normalize_text
 from tests.paths import SAMPLES
 from tests.samples.pages import (
     STORY_LANGUAGES,
@@ -29,13 +28,8 @@ from tests.samples.pages import (
     story_paragraphs,
 )
 
-T = TypeVar("T")
 # Letters only polytonic Greek has (Greek Extended), and the micro sign Tesseract writes for μ.
 POLYTONIC_OR_MICRO = re.compile("[\u1f00-\u1fff\u00b5\u0313\u0314\u0342\u0345]")
-
-
-async def run_blocking(fn: Callable[..., T], *args: Any) -> T:
-    return await anyio.to_thread.run_sync(fn, *args)
 
 
 async def read(png: bytes, language: str) -> str:

@@ -10,9 +10,9 @@ import pytest
 
 from langproc.errors import PermanentError
 from langproc.providers.espeak import EspeakSpeech
-from langproc.providers.ports import SpeechAudio
+from langproc.providers.ports import Providers, SpeechAudio
 from langproc.runtime import Runtime
-from langproc.steps.context import BlobAccess, Providers, Source, StepContext
+from langproc.steps.context import BlobAccess, Source, StepContext
 from langproc.steps.speak import speak_text
 from tests.mp3 import mp3_duration
 from tests.paths import SAMPLES

@@ -11,8 +11,9 @@ import anyio
 import pytest
 
 from langproc.providers.openai_provider import OpenAIProvider
+from langproc.providers.ports import Providers
 from langproc.settings import Settings
-from langproc.steps.context import BlobAccess, Providers, Source, StepContext
+from langproc.steps.context import BlobAccess, Source, StepContext
 from langproc.steps.models import Sentence, SentenceAudios, Sentences
 from langproc.steps.speak import speak_sentences
 from tests.fakes.openai_server import FakeOpenAI

@@ -16,14 +16,15 @@ from typing import Any, Protocol
 from sqlalchemy import select, update
 
 from langproc.db.base import utcnow
-from langproc.db.engine import session_scope
 from langproc.db.models import Event, Sourcefile, SourcefileKind, StepRun
+from langproc.db.session import session_scope
 from langproc.pipeline.engine import Engine
 from langproc.pipeline.graph import Graph, StepSpec
-from langproc.pipeline.services import NewSourcefile, create_sourcefile, retry_sourcefile
+from langproc.providers.ports import Providers
 from langproc.runtime import Runtime, build_runtime
 from langproc.settings import Settings
-from langproc.steps.context import Providers, StepContext
+from langproc.sourcefiles.services import NewSourcefile, create_sourcefile, retry_sourcefile
+from langproc.steps.context import StepContext
 from langproc.steps.models import Text
 from tests.support.waiting import eventually
 
@@ -136,6 +137,7 @@ def another_engine(rt: Runtime) -> Engine:
         settings=rt.settings,
         hub=rt.hub,
         run_blocking=rt.run_blocking,
+        lemmas=rt.engine.lemmas,
     )
 
 

@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.routing import Match
 
-from langproc.api.deps import jwks_client
+from langproc.api.auth import jwks_client
 from langproc.api.limits import BodySizeLimit
 from langproc.api.observability import RequestContext
 from langproc.api.routes import events, health, media, metrics, page, sourcefiles

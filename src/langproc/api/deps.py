@@ -1,26 +1,22 @@
-"""Request dependencies: the runtime, a committed-before-response session, and the caller."""
+"""Request dependencies: the runtime, a committed-before-response session, and the caller (whose
+token `api.auth` verifies)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 
-import anyio
-import jwt
 from fastapi import Depends, Request
 from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from langproc.db.engine import autocommit_scope
-from langproc.errors import SigningKeysUnavailable, Unauthorized
+from langproc.api.auth import verified_subject
+from langproc.db.session import autocommit_scope
+from langproc.errors import Unauthorized
 from langproc.runtime import Runtime
-from langproc.settings import AuthMode, Settings
+from langproc.settings import AuthMode
 
 LOCAL_OWNER = "local"
-# The width of the `owner` columns; Supabase's user ids are 36-character UUIDs.
-MAX_SUBJECT_CHARS = 255
-# What a JWKS may sign with (Supabase uses ES256 or RS256); never a shared-secret algorithm.
-ASYMMETRIC_ALGORITHMS = ("ES256", "RS256", "ES384", "RS384", "PS256", "EdDSA")
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -57,14 +53,6 @@ query_token = APIKeyQuery(
     auto_error=False,
     description="The same JWT as a query parameter, for EventSource, which cannot send headers.",
 )
-
-
-def jwks_client(url: str) -> jwt.PyJWKClient:
-    """A JWKS client that caches the key set and refetches it when a token names a new key."""
-    # No per-key cache (it never expires, so a revoked key would stay trusted); the key set is
-    # cached for 5 minutes, and a token with an unknown `kid` refetches it at most once a second,
-    # so a rotated key is trusted at once while random `kid`s cannot flood the endpoint.
-    return jwt.PyJWKClient(url, lifespan=300, cooldown_duration=1.0, timeout=5.0)
 
 
 async def _runtime(request: Request) -> Runtime:
@@ -110,64 +98,8 @@ async def _owner(
         raise Unauthorized(
             "missing credentials: send Authorization: Bearer <JWT> (or ?access_token= on streams)"
         )
-    if settings.jwks_url:
-        # Fetching the key set is blocking network I/O: off the event loop.
-        claims = await anyio.to_thread.run_sync(_verify, request, settings, token)
-    else:
-        claims = _verify(request, settings, token)
-    subject = claims.get("sub")
-    if not isinstance(subject, str) or not subject.strip():
-        raise Unauthorized("the token's `sub` claim is empty: it does not name a user")
-    if len(subject) > MAX_SUBJECT_CHARS or not subject.isprintable():
-        raise Unauthorized(
-            f"the token's `sub` claim is not a user id this service accepts: at most "
-            f"{MAX_SUBJECT_CHARS} printable characters"
-        )
-    return subject
-
-
-def _verify(request: Request, settings: Settings, token: str) -> dict[str, Any]:
-    try:
-        if settings.jwks_url:
-            jwks: jwt.PyJWKClient = request.app.state.jwks
-            signing_key = jwks.get_signing_key_from_jwt(token)
-            # The key's own algorithm only: a token naming another one is refused, not tried.
-            if signing_key.algorithm_name not in ASYMMETRIC_ALGORITHMS:
-                raise Unauthorized(
-                    f"the signing key {signing_key.key_id!r} has algorithm "
-                    f"{signing_key.algorithm_name}; expected one of {ASYMMETRIC_ALGORITHMS}"
-                )
-            key: Any = signing_key.key
-            algorithms = [signing_key.algorithm_name]
-        elif settings.jwt_secret is not None:
-            key = settings.jwt_secret.get_secret_value()
-            algorithms = ["HS256"]
-        else:
-            raise Unauthorized("the server has LANGPROC_AUTH=jwt but no secret or JWKS URL")
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            key,
-            algorithms=algorithms,
-            audience=settings.jwt_audience,
-            options={"require": ["sub", "exp"]},
-        )
-    except jwt.PyJWKClientConnectionError as exc:
-        raise SigningKeysUnavailable(
-            f"the signing keys cannot be fetched, try again shortly: {exc}"
-        ) from exc
-    except jwt.ExpiredSignatureError as exc:
-        raise Unauthorized("the token has expired: sign in again") from exc
-    except jwt.InvalidAudienceError as exc:
-        raise Unauthorized(f"the token's audience is not {settings.jwt_audience!r}") from exc
-    except jwt.InvalidSignatureError as exc:
-        raise Unauthorized(
-            "the token's signature does not verify: it was not signed by this server's issuer"
-        ) from exc
-    except jwt.MissingRequiredClaimError as exc:
-        raise Unauthorized(f"the token has no `{exc.claim}` claim") from exc
-    except jwt.PyJWTError as exc:
-        raise Unauthorized(f"the token is not valid: {exc}") from exc
-    return claims
+    jwks = request.app.state.jwks if settings.jwks_url else None
+    return await verified_subject(settings, jwks, token)
 
 
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]

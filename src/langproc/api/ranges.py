@@ -18,7 +18,7 @@ import anyio
 from fastapi import Response
 from starlette.responses import StreamingResponse
 
-from langproc.api.schemas import ErrorResponse
+from langproc.api.openapi import ErrorResponse
 
 IMMUTABLE = "private, max-age=31536000, immutable"
 

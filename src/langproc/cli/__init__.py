@@ -16,8 +16,9 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from langproc.cli.api_client import EXIT_OK, EXIT_REFUSED, ApiClient, ApiError, connect
-from langproc.cli.render import TERMINAL, print_json, print_list, print_results, print_steps
+from langproc.cli.render import print_json, print_list, print_results, print_steps
 from langproc.db.migrate import upgrade
+from langproc.db.models import TERMINAL_SOURCEFILE_STATUSES
 from langproc.logs import configure_logging
 from langproc.runtime import build_runtime
 from langproc.settings import AuthMode, Settings
@@ -202,7 +203,7 @@ async def _follow(api: ApiClient, body: dict[str, Any], console: Console, name: 
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}"))
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(name, total=body["progress"]["total"])
-        while body["status"] not in TERMINAL:
+        while body["status"] not in TERMINAL_SOURCEFILE_STATUSES:
             await asyncio.sleep(0.5)
             body = await api.call("GET", f"/api/sourcefiles/{body['id']}")
             running = [s["name"] for s in body["steps"] if s["status"] == "running"]

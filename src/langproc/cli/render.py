@@ -8,7 +8,6 @@ from typing import Any
 from rich.console import Console
 from rich.table import Column, Table
 
-TERMINAL = {"succeeded", "failed", "cancelled"}
 STATUS_STYLE = {"succeeded": "green", "failed": "red", "cancelled": "yellow", "retrying": "yellow"}
 
 

@@ -1,4 +1,5 @@
-"""Declarative base, naming convention, and column types that behave the same on both databases."""
+"""Declarative base, naming convention, and column types and an upsert that behave the same on both
+databases."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, MetaData
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -50,3 +53,12 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}
+
+
+def insert_on_conflict(
+    session: AsyncSession, entity: type[Base]
+) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT into `entity`'s table that takes `ON CONFLICT`, in the session's dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(entity)
+    return sqlite.insert(entity)

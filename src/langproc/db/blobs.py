@@ -18,15 +18,13 @@ from pathlib import Path
 
 import anyio
 from sqlalchemy import ColumnElement, and_, delete, exists, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from langproc.blobs import TMP_SUFFIX, FilesystemBlobStore
-from langproc.db.base import utcnow
-from langproc.db.engine import SessionFactory, session_scope
+from langproc.db.base import insert_on_conflict, utcnow
 from langproc.db.models import Blob, CacheEntry, Sourcefile
 from langproc.db.results import Audio
+from langproc.db.session import SessionFactory, session_scope
 from langproc.errors import StoredFileGone
 
 log = logging.getLogger(__name__)
@@ -43,10 +41,8 @@ class DbBlobRegistry:
     async def touch(self, key: str) -> None:
         now = utcnow()
         async with session_scope(self.sessions) as session:
-            dialect = session.get_bind().dialect.name
-            insert = pg_insert if dialect == "postgresql" else sqlite_insert
             await session.execute(
-                insert(Blob)
+                insert_on_conflict(session, Blob)
                 .values(key=key, touched_at=now)
                 .on_conflict_do_update(index_elements=[Blob.key], set_={"touched_at": now})
             )
@@ -123,10 +119,8 @@ async def adopt_orphans(
     for start in range(0, len(old), BATCH):
         batch = old[start : start + BATCH]
         async with session_scope(sessions) as session:
-            dialect = session.get_bind().dialect.name
-            insert = pg_insert if dialect == "postgresql" else sqlite_insert
             await session.execute(
-                insert(Blob)
+                insert_on_conflict(session, Blob)
                 .values([{"key": path.name, "touched_at": at} for path, at in batch])
                 .on_conflict_do_nothing(index_elements=[Blob.key])
             )

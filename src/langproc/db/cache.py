@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from langproc.db.base import insert_on_conflict
 from langproc.db.blobs import retain
-from langproc.db.engine import SessionFactory, autocommit_scope, session_scope
 from langproc.db.models import CacheEntry
+from langproc.db.session import SessionFactory, autocommit_scope, session_scope
 
 
 class DbResultCache:
@@ -24,12 +23,10 @@ class DbResultCache:
     async def put(self, key: str, value: bytes, blob_key: str | None = None) -> None:
         # One transaction: the entry and the mark that keeps its file are written together.
         async with session_scope(self.sessions) as session:
-            dialect = session.get_bind().dialect.name
-            insert = pg_insert if dialect == "postgresql" else sqlite_insert
             if blob_key is not None:
                 await retain(session, [blob_key])
             await session.execute(
-                insert(CacheEntry)
+                insert_on_conflict(session, CacheEntry)
                 .values(key=key, value=value, blob_key=blob_key)
                 .on_conflict_do_nothing()
             )

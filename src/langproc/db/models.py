@@ -41,6 +41,15 @@ class StepStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+# A sourcefile in one of these has stopped: nothing more runs unless a step is re-run.
+TERMINAL_SOURCEFILE_STATUSES = frozenset(
+    {SourcefileStatus.SUCCEEDED, SourcefileStatus.FAILED, SourcefileStatus.CANCELLED}
+)
+# A step in one of these has ended; only a re-run moves it again.
+TERMINAL_STEP_STATUSES = frozenset(
+    {StepStatus.SUCCEEDED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED}
+)
+# The terminal step statuses whose dependents may run.
 DONE_STEP_STATUSES = frozenset({StepStatus.SUCCEEDED, StepStatus.SKIPPED})
 
 

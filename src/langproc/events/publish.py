@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, text
+from sqlalchemy import Table, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from langproc.db.base import utcnow
@@ -17,47 +18,50 @@ CHANNEL = "langproc_events"
 # Any constant works; it names the advisory lock that orders event commits on Postgres.
 _EVENT_LOCK_KEY = 0x6C616E67
 _PUBLISHED_IN = "langproc.events_published_in"
+_LOCK_AND_NOTIFY = text(f"SELECT pg_advisory_xact_lock(:key), pg_notify('{CHANNEL}', '')")
+_EVENT = cast(Table, Event.__table__)
 
 
 def iso(at: datetime) -> str:
     return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-async def publish(
-    session: AsyncSession,
-    *,
-    sourcefile_id: uuid.UUID,
-    owner: str,
-    events: Sequence[tuple[str, dict[str, Any]]],
-) -> None:
-    """Append a sourcefile's events (type, payload) in the session's transaction, in one
-    statement; call it last, just before commit.
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to append: its sourcefile, the owner who may see it, its type and payload."""
+
+    sourcefile_id: uuid.UUID
+    owner: str
+    type: str
+    payload: dict[str, Any]
+
+
+async def publish(session: AsyncSession, events: Sequence[NewEvent]) -> None:
+    """Append events in the session's transaction, in the order given, in one statement; call
+    it last, just before commit.
 
     On Postgres a transaction-scoped advisory lock makes event-writing transactions commit in
     id order, so a reader that has seen id N never later finds a committed id below N; NOTIFY is
-    delivered at commit.
+    delivered at commit. Both are taken in one round trip, once per transaction.
     """
     if not events:
         return
-    at = utcnow()
-    # The lock and the NOTIFY are needed once per transaction, however many events it appends.
     transaction = session.get_transaction()
     first = session.info.get(_PUBLISHED_IN) is not transaction
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres and first:
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENT_LOCK_KEY})
-        await session.execute(text(f"NOTIFY {CHANNEL}"))
+    if first and session.get_bind().dialect.name == "postgresql":
+        await session.execute(_LOCK_AND_NOTIFY, {"key": _EVENT_LOCK_KEY})
     session.info[_PUBLISHED_IN] = transaction
-    stamp = {"at": iso(at)}
+    at = utcnow()
+    stamp = iso(at)
     rows = [
         {
-            "sourcefile_id": sourcefile_id,
-            "owner": owner,
-            "type": type_,
-            "payload": {"sourcefile_id": str(sourcefile_id), **payload, **stamp},
+            "sourcefile_id": e.sourcefile_id,
+            "owner": e.owner,
+            "type": e.type,
+            "payload": {"sourcefile_id": str(e.sourcefile_id), **e.payload, "at": stamp},
             "created_at": at,
         }
-        for type_, payload in events
+        for e in events
     ]
-    # In the order given, so that ids follow it (one multi-row INSERT, not one per event).
-    await session.execute(insert(Event).values(rows))
+    # One multi-row INSERT of the table (no ORM unit of work): ids follow the order given.
+    await session.execute(insert(_EVENT).values(rows))

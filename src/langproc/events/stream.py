@@ -26,8 +26,8 @@ from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Select, func, select
 
-from langproc.db.engine import SessionFactory, autocommit_scope
-from langproc.db.models import Event, Sourcefile, SourcefileStatus
+from langproc.db.models import TERMINAL_SOURCEFILE_STATUSES, Event, Sourcefile
+from langproc.db.session import SessionFactory, autocommit_scope
 from langproc.events.hub import Hub
 
 log = logging.getLogger(__name__)
@@ -45,9 +45,6 @@ MAX_BACKOFF_S = 10.0
 # How often an idle stream reads the table itself (should the tail stall) and checks that its
 # sourcefile still exists (a deleted one has no events left to end its stream).
 RECHECK_S = 30.0
-TERMINAL_STATUSES = frozenset(
-    {SourcefileStatus.SUCCEEDED, SourcefileStatus.FAILED, SourcefileStatus.CANCELLED}
-)
 
 _open_streams = 0
 
@@ -68,7 +65,9 @@ class StoredEvent:
     @property
     def terminal(self) -> bool:
         """A `sourcefile` event announcing that processing ended."""
-        return self.type == "sourcefile" and self.payload.get("status") in TERMINAL_STATUSES
+        return (
+            self.type == "sourcefile" and self.payload.get("status") in TERMINAL_SOURCEFILE_STATUSES
+        )
 
 
 @dataclass(frozen=True)
@@ -218,7 +217,7 @@ class EventFeed:
             if status is None:
                 return
             # If nothing is stored after `after`, the client has seen the newest status.
-            ended = status in TERMINAL_STATUSES
+            ended = status in TERMINAL_SOURCEFILE_STATUSES
         while True:
             page, checked = await self._next_page(owner, sourcefile_id, position)
             for event in page:

@@ -11,34 +11,37 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from langproc import metrics
 from langproc.blobs import BlobStore
 from langproc.db import failures as db_failures
 from langproc.db.base import utcnow
 from langproc.db.clock import database_now
-from langproc.db.engine import SessionFactory, session_scope
-from langproc.db.models import Sourcefile, StepRun, StepStatus
+from langproc.db.models import StepStatus
+from langproc.db.session import SessionFactory, session_scope
 from langproc.errors import PermanentError, StepError, StepSkipped, TransientError, describe
 from langproc.events.hub import Hub
+from langproc.pipeline import queries
 from langproc.pipeline.backoff import retry_delay
 from langproc.pipeline.graph import Graph
 from langproc.pipeline.outcomes import Outcome, error_json, refused, status_values
-from langproc.pipeline.results import StoredLemmas
-from langproc.pipeline.state import StepChange, lock_sourcefile, settle
+from langproc.pipeline.state import StepChange, settle
+from langproc.providers.ports import Providers, RunBlocking
 from langproc.providers.usage import Usage, current_usage
 from langproc.settings import Settings
-from langproc.steps.context import BlobAccess, Providers, Source, StepContext
+from langproc.steps.context import BlobAccess, LemmaCatalog, Source, StepContext
 
 log = logging.getLogger(__name__)
 
+# The checkpointed outputs a claim read, by sourcefile and step.
+Outputs = Mapping[tuple[uuid.UUID, str], dict[str, Any] | None]
 # Transactions a checkpoint tries before it records the database's refusal instead.
 CHECKPOINT_TRIES = 3
 
@@ -55,18 +58,13 @@ class Claim:
     context: StepContext
 
 
-def _abandoned(now: datetime) -> ColumnElement[bool]:
-    """Running under a lease nobody renewed: the process running it died (or hung)."""
-    return and_(StepRun.status == StepStatus.RUNNING, StepRun.lease_expires_at < now)
+@dataclass(frozen=True)
+class Attempt:
+    """What running a claimed step gave: its outcome, the provider usage, how long it took."""
 
-
-def _runnable(now: datetime) -> ColumnElement[bool]:
-    waiting = and_(
-        StepRun.status.in_([StepStatus.PENDING, StepStatus.RETRYING]),
-        StepRun.ready.is_(True),
-        or_(StepRun.next_attempt_at.is_(None), StepRun.next_attempt_at <= now),
-    )
-    return or_(waiting, _abandoned(now))
+    outcome: Outcome
+    usage: Usage
+    elapsed_s: float
 
 
 class Engine:
@@ -79,7 +77,8 @@ class Engine:
         blobs: BlobStore,
         settings: Settings,
         hub: Hub,
-        run_blocking: Any,
+        run_blocking: RunBlocking,
+        lemmas: LemmaCatalog,
         worker_id: str | None = None,
     ) -> None:
         self.sessions = sessions
@@ -90,7 +89,7 @@ class Engine:
         self.hub = hub
         self.run_blocking = run_blocking
         self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:12]}"
-        self.lemmas = StoredLemmas(sessions)
+        self.lemmas = lemmas
 
     async def claim(self, limit: int) -> list[Claim]:
         """Take the leases of up to `limit` runnable steps, in one transaction.
@@ -101,136 +100,76 @@ class Engine:
         """
         if limit <= 0:
             return []
-        now = utcnow()
-        runnable = and_(StepRun.step.in_(self.graph.names), _runnable(now))
+        names = self.graph.names
         async with session_scope(self.sessions) as session:
-            candidates = (
-                await session.execute(
-                    select(StepRun.id, StepRun.sourcefile_id)
-                    .where(runnable)
-                    .order_by(StepRun.id)
-                    .limit(limit)
-                )
-            ).all()
+            # Leases are renewed by the database's clock: they expire by it too.
+            now = await database_now(session)
+            candidates = await queries.claimable(session, names, now, limit)
             if not candidates:
                 return []
-            sourcefiles = {
-                sf.id: sf
-                for sf in (
-                    await session.execute(
-                        select(Sourcefile)
-                        .where(Sourcefile.id.in_({c.sourcefile_id for c in candidates}))
-                        .order_by(Sourcefile.id)
-                        .with_for_update(skip_locked=True)
-                    )
-                ).scalars()
-            }
-            ids = [c.id for c in candidates if c.sourcefile_id in sourcefiles]
-            if not ids:
-                return []
-            changes = await self._fail_crash_loops(session, ids, now)
-            # A re-claimed expired lease is a crash, not an attempt: it moves the round's floor.
-            abandoned = case((StepRun.status == StepStatus.RUNNING, 1), else_=0)
-            claimed = (
-                await session.execute(
-                    update(StepRun)
-                    .where(StepRun.id.in_(ids), runnable)
-                    .values(
-                        status=StepStatus.RUNNING,
-                        attempt=StepRun.attempt + 1,
-                        attempt_floor=StepRun.attempt_floor + abandoned,
-                        crash_count=StepRun.crash_count + abandoned,
-                        lease_owner=self.worker_id,
-                        lease_expires_at=now + timedelta(seconds=self.settings.lease_s),
-                        started_at=now,
-                        finished_at=None,
-                        next_attempt_at=None,
-                    )
-                    .returning(
-                        StepRun.id,
-                        StepRun.sourcefile_id,
-                        StepRun.step,
-                        StepRun.attempt,
-                        StepRun.attempt_floor,
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-            ).all()
+            sources = {c.id: c for c in candidates}
+            dead = await self._fail_crash_loops(session, candidates, now)
+            claimed = await queries.mark_running(
+                session,
+                [c.step_run_id for c in candidates if c.step_run_id not in dead],
+                names,
+                worker_id=self.worker_id,
+                now=now,
+                lease_until=now + timedelta(seconds=self.settings.lease_s),
+            )
             needed = {need for c in claimed for need in self.graph[c.step].needs}
-            outputs = await self._outputs(session, {c.sourcefile_id for c in claimed}, needed)
-            claims = [
-                Claim(
-                    step_run_id=c.id,
-                    sourcefile_id=c.sourcefile_id,
-                    step=c.step,
-                    attempt=c.attempt,
-                    round_attempt=c.attempt - c.attempt_floor,
-                    context=self._context(sourcefiles[c.sourcefile_id], c.step, outputs),
-                )
-                for c in claimed
-            ]
-            for c in claims:
-                changes.setdefault(c.sourcefile_id, []).append(
-                    StepChange(c.step, StepStatus.RUNNING, c.attempt)
-                )
-            for sourcefile_id, sourcefile_changes in changes.items():
-                await settle(session, self.graph, sourcefiles[sourcefile_id], sourcefile_changes)
+            outputs = await queries.outputs(session, {c.sourcefile_id for c in claimed}, needed)
+            claims = [self._claim(c, sources[c.sourcefile_id], outputs) for c in claimed]
+            changes: dict[uuid.UUID, list[StepChange]] = {}
+            for sourcefile_id, change in [
+                *dead.values(),
+                *(
+                    (c.sourcefile_id, StepChange(c.step, StepStatus.RUNNING, c.attempt))
+                    for c in claims
+                ),
+            ]:
+                changes.setdefault(sourcefile_id, []).append(change)
+            await settle(session, self.graph, [(sources[i], cs) for i, cs in changes.items()])
         self.hub.notify()
         return claims
 
+    def _claim(self, row: Any, source: Any, outputs: Outputs) -> Claim:
+        return Claim(
+            step_run_id=row.id,
+            sourcefile_id=row.sourcefile_id,
+            step=row.step,
+            attempt=row.attempt,
+            round_attempt=row.attempt - row.attempt_floor,
+            context=self._context(source, row.step, outputs),
+        )
+
     async def _fail_crash_loops(
-        self, session: Any, ids: list[int], now: datetime
-    ) -> dict[uuid.UUID, list[StepChange]]:
-        """Fail the abandoned steps among `ids` whose process has now died `max_crashes` times."""
-        crashes = (StepRun.crash_count + 1).label("crashes")
-        dead = (
-            await session.execute(
-                select(StepRun.id, StepRun.sourcefile_id, StepRun.step, StepRun.attempt, crashes)
-                .where(StepRun.id.in_(ids), _abandoned(now))
-                .where(crashes >= self.settings.max_crashes)
-            )
-        ).all()
-        changes: dict[uuid.UUID, list[StepChange]] = {}
-        for row in dead:
-            died = row.crashes
+        self, session: AsyncSession, candidates: Sequence[Any], now: datetime
+    ) -> dict[int, tuple[uuid.UUID, StepChange]]:
+        """Fail the abandoned candidates whose process has now died `max_crashes` times: their
+        sourcefile and change, by step run id."""
+        dead: dict[int, tuple[uuid.UUID, StepChange]] = {}
+        for row in candidates:
+            died = row.crash_count + 1
+            if row.step_status != StepStatus.RUNNING or died < self.settings.max_crashes:
+                continue
             error = PermanentError(f"the process running this step died {died} times")
             values = status_values(Outcome(StepStatus.FAILED, error=error), now)
-            result = await session.execute(
-                update(StepRun)
-                .where(StepRun.id == row.id, _abandoned(now))
-                .values(**values, crash_count=died)
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount != 1:  # its owner renewed the lease after all
-                continue
+            values["crash_count"] = died
+            if not await queries.fail_abandoned(session, row.step_run_id, now, values):
+                continue  # its owner renewed the lease after all
             log.warning(
                 "step.crash_loop",
-                extra={"sourcefile_id": str(row.sourcefile_id), "step": row.step, "died": died},
+                extra={"sourcefile_id": str(row.id), "step": row.step_name, "died": died},
             )
-            changes.setdefault(row.sourcefile_id, []).append(
-                StepChange(row.step, StepStatus.FAILED, row.attempt, error_json(values))
+            change = StepChange(
+                row.step_name, StepStatus.FAILED, row.step_attempt, error_json(values)
             )
-        return changes
+            dead[row.step_run_id] = (row.id, change)
+        return dead
 
-    async def _outputs(
-        self, session: Any, sourcefile_ids: set[uuid.UUID], steps: set[str]
-    ) -> dict[tuple[uuid.UUID, str], dict[str, Any] | None]:
-        """The checkpointed outputs of `steps`: only what the claimed steps take as input."""
-        if not steps:
-            return {}
-        rows = await session.execute(
-            select(StepRun.sourcefile_id, StepRun.step, StepRun.output).where(
-                StepRun.sourcefile_id.in_(sourcefile_ids), StepRun.step.in_(steps)
-            )
-        )
-        return {(r.sourcefile_id, r.step): r.output for r in rows}
-
-    def _context(
-        self,
-        sourcefile: Sourcefile,
-        step: str,
-        outputs: Mapping[tuple[uuid.UUID, str], dict[str, Any] | None],
-    ) -> StepContext:
+    def _context(self, sourcefile: Any, step: str, outputs: Outputs) -> StepContext:
+        """What the step sees: its sourcefile (a row of `queries.claimable`) and its inputs."""
         source = Source(
             id=sourcefile.id,
             language=sourcefile.language,
@@ -256,8 +195,8 @@ class Engine:
             lemmas=self.lemmas,
         )
 
-    async def run(self, claim: Claim) -> tuple[Outcome, Usage, float]:
-        """Run the claimed step with no session open: its outcome, usage and duration."""
+    async def run(self, claim: Claim) -> Attempt:
+        """Run the claimed step with no session open."""
         spec = self.graph[claim.step]
         usage = Usage()
         current_usage.set(usage)
@@ -283,16 +222,17 @@ class Engine:
             outcome = self._failure(claim, error)
         except Exception as exc:  # a bug in a step must not kill the executor
             outcome = self._failure(claim, unexpected(claim, exc))
-        return outcome, usage, time.monotonic() - started
+        return Attempt(outcome, usage, time.monotonic() - started)
 
-    async def finish(self, claim: Claim, outcome: Outcome, usage: Usage, elapsed: float) -> None:
+    async def finish(self, claim: Claim, attempt: Attempt) -> None:
         """Count the attempt in the metrics, checkpoint it, and log it."""
-        metrics.STEP_DURATION.labels(claim.step, outcome.status).observe(elapsed)
+        outcome, usage = attempt.outcome, attempt.usage
+        metrics.STEP_DURATION.labels(claim.step, outcome.status).observe(attempt.elapsed_s)
         if outcome.status == StepStatus.RETRYING and outcome.error is not None:
             failure = outcome.error
             kind = failure.kind if isinstance(failure, TransientError) else failure.type_name
             metrics.STEP_RETRIES.labels(claim.step, kind).inc()
-        duration_ms = round(elapsed * 1000)
+        duration_ms = round(attempt.elapsed_s * 1000)
         stored = await self._checkpoint(claim, outcome, usage)
         log.info(
             "step.%s",
@@ -318,9 +258,7 @@ class Engine:
             cap_s=self.settings.retry_max_delay_s,
             retry_after_s=error.retry_after_s if isinstance(error, TransientError) else None,
         )
-        return Outcome(
-            StepStatus.RETRYING, error=error, next_attempt_at=utcnow() + timedelta(seconds=delay)
-        )
+        return Outcome(StepStatus.RETRYING, error=error, retry_in_s=delay)
 
     async def checkpoint(self, claim: Claim, outcome: Outcome, usage: Usage) -> bool:
         """Store the outcome if this executor still holds the claimed attempt.
@@ -365,44 +303,36 @@ class Engine:
 
     async def _store(self, claim: Claim, outcome: Outcome, usage: Usage) -> StepStatus | None:
         """One checkpoint transaction: the step row, its result rows and the events."""
-        values = status_values(outcome, utcnow())
-        if outcome.status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED):
-            values["output"] = outcome.output
-            values["usage"] = usage.model_dump()
+        stores_output = outcome.status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED)
         async with session_scope(self.sessions) as session:
-            sourcefile = await lock_sourcefile(session, claim.sourcefile_id)
-            if sourcefile is None:
-                return None
-            result = await session.execute(
-                update(StepRun)
-                .where(self._still_held(claim))
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
+            # A retry's due time is compared by the database's clock (see `claim`).
+            retries = outcome.retry_in_s is not None
+            now = await database_now(session) if retries else utcnow()
+            values = status_values(outcome, now)
+            if stores_output:
+                values["output"] = outcome.output
+                values["usage"] = usage.model_dump()
+            sourcefile = await queries.lock_sourcefile(session, claim.sourcefile_id)
+            if sourcefile is None or not await queries.store_outcome(
+                session, self._held(claim), values
+            ):
                 return None
             store = self.graph[claim.step].store
-            if store is not None and outcome.status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED):
+            if store is not None and stores_output:
                 await store(session, sourcefile, outcome.output)
             change = StepChange(
                 claim.step,
                 outcome.status,
                 claim.attempt,
                 error_json(values),
-                outcome.next_attempt_at,
+                values["next_attempt_at"],
             )
-            await settle(session, self.graph, sourcefile, [change])
+            await settle(session, self.graph, [(sourcefile, [change])])
         self.hub.notify()
         return outcome.status
 
-    def _still_held(self, claim: Claim) -> ColumnElement[bool]:
-        """The fence: this executor still holds the attempt it claimed."""
-        return and_(
-            StepRun.id == claim.step_run_id,
-            StepRun.attempt == claim.attempt,
-            StepRun.status == StepStatus.RUNNING,
-            StepRun.lease_owner == self.worker_id,
-        )
+    def _held(self, claim: Claim) -> queries.Held:
+        return queries.Held(claim.step_run_id, claim.attempt, self.worker_id)
 
     async def heartbeat(self, held: Collection[tuple[int, int]]) -> set[tuple[int, int]]:
         """Extend the leases of `held` (step run id, attempt), by the database's clock; return
@@ -410,56 +340,23 @@ class Engine:
         if not held:
             return set()
         async with session_scope(self.sessions) as session:
-            now = await database_now(session)
-            alive = {
-                (r.id, r.attempt)
-                for r in await session.execute(
-                    update(StepRun)
-                    .where(
-                        tuple_(StepRun.id, StepRun.attempt).in_(list(held)),
-                        StepRun.lease_owner == self.worker_id,
-                        StepRun.status == StepStatus.RUNNING,
-                    )
-                    .values(lease_expires_at=now + timedelta(seconds=self.settings.lease_s))
-                    .returning(StepRun.id, StepRun.attempt)
-                    .execution_options(synchronize_session=False)
-                )
-            }
+            until = await database_now(session) + timedelta(seconds=self.settings.lease_s)
+            alive = await queries.renew(session, held, self.worker_id, until)
         return set(held) - alive
 
     async def release(self, claims: list[Claim]) -> None:
         """Hand unfinished steps back at once (on shutdown); the attempt is not charged."""
         for claim in claims:
             async with session_scope(self.sessions) as session:
-                sourcefile = await lock_sourcefile(session, claim.sourcefile_id)
-                if sourcefile is None:
-                    continue
-                result = await session.execute(
-                    update(StepRun)
-                    .where(self._still_held(claim))
-                    .values(
-                        status=StepStatus.PENDING,
-                        lease_owner=None,
-                        lease_expires_at=None,
-                        attempt_floor=StepRun.attempt_floor + 1,
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-                if result.rowcount == 1:  # type: ignore[attr-defined]
+                sourcefile = await queries.lock_sourcefile(session, claim.sourcefile_id)
+                if sourcefile is not None and await queries.hand_back(session, self._held(claim)):
                     change = StepChange(claim.step, StepStatus.PENDING, claim.attempt)
-                    await settle(session, self.graph, sourcefile, [change])
+                    await settle(session, self.graph, [(sourcefile, [change])])
 
     async def next_due(self) -> float | None:
         """Seconds until the earliest waiting retry becomes runnable, by the database's clock."""
         async with self.sessions() as session:
-            due = (
-                await session.execute(
-                    select(func.min(StepRun.next_attempt_at)).where(
-                        StepRun.status.in_([StepStatus.PENDING, StepStatus.RETRYING]),
-                        StepRun.ready.is_(True),
-                    )
-                )
-            ).scalar_one_or_none()
+            due = await queries.earliest_retry(session)
             if due is None:
                 return None
             return (due - await database_now(session)).total_seconds()

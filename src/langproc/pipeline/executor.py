@@ -16,9 +16,7 @@ import uuid
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from langproc.pipeline.engine import Claim, Engine
-from langproc.pipeline.outcomes import Outcome
-from langproc.providers.usage import Usage
+from langproc.pipeline.engine import Attempt, Claim, Engine
 
 log = logging.getLogger(__name__)
 
@@ -180,16 +178,16 @@ class Executor:
                 await self._wake.wait()
 
     async def _execute(self, claim: Claim) -> None:
-        outcome, usage, elapsed = await self.engine.run(claim)
+        attempt = await self.engine.run(claim)
         task = asyncio.current_task()
         assert task is not None
         self._finishing.add(task)
-        await shielded(self._finish(claim, outcome, usage, elapsed))
+        await shielded(self._finish(claim, attempt))
 
-    async def _finish(self, claim: Claim, outcome: Outcome, usage: Usage, elapsed: float) -> None:
+    async def _finish(self, claim: Claim, attempt: Attempt) -> None:
         try:
             async with asyncio.timeout(self.checkpoint_timeout_s):
-                await self.engine.finish(claim, outcome, usage, elapsed)
+                await self.engine.finish(claim, attempt)
         except Exception:
             # The lease will expire and the step will be claimed again (or handed back sooner,
             # should this process stop first).

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from langproc.pipeline.results import StoreFn
 from langproc.steps.context import StepContext
 
 StepFn = Callable[[StepContext], Awaitable[BaseModel]]
+# A step's checkpointed output, None for a step reset by a retry.
+Output = dict[str, Any] | None
+
+
+class SourcefileKey(Protocol):
+    """What storing results needs of a sourcefile: a row of the engine's or an ORM instance."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def language(self) -> str: ...
+
+
+# Replaces a sourcefile's result rows of one step with `output`'s; None clears them (a reset).
+StoreFn = Callable[[AsyncSession, SourcefileKey, Output], Awaitable[None]]
 
 
 @dataclass(frozen=True)

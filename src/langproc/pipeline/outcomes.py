@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from langproc.db import failures as db_failures
-from langproc.db.base import utcnow
 from langproc.db.models import StepStatus
 from langproc.errors import PermanentError, StepError, TransientError
 
@@ -18,17 +17,21 @@ class Outcome:
     status: StepStatus
     output: dict[str, Any] | None = None
     error: StepError | None = None
-    next_attempt_at: datetime | None = None
+    # For `retrying`: how long to wait before the next attempt, from the checkpoint on.
+    retry_in_s: float | None = None
 
 
 def status_values(outcome: Outcome, now: datetime) -> dict[str, Any]:
-    """The step row's columns for `outcome` (its output and usage excepted)."""
+    """The step row's columns for `outcome` (its output and usage excepted), `now` by the
+    database's clock."""
     error = outcome.error
     values: dict[str, Any] = {
         "status": outcome.status,
         "lease_owner": None,
         "lease_expires_at": None,
-        "next_attempt_at": outcome.next_attempt_at,
+        "next_attempt_at": (
+            None if outcome.retry_in_s is None else now + timedelta(seconds=outcome.retry_in_s)
+        ),
         # PostgreSQL text cannot hold NUL; a provider's message must not make the row unwritable.
         "error_type": error.type_name if error else None,
         "error_message": error.message.replace("\x00", "") if error else None,
@@ -57,7 +60,7 @@ def refused(refusal: Exception, round_attempt: int, max_attempts: int) -> Outcom
         error = TransientError(
             f"the database could not store this step's result: {reason}", kind="database"
         )
-        return Outcome(StepStatus.RETRYING, error=error, next_attempt_at=utcnow())
+        return Outcome(StepStatus.RETRYING, error=error, retry_in_s=0.0)
     return Outcome(
         StepStatus.FAILED,
         error=PermanentError(f"the database refused this step's result: {reason}"),

@@ -8,26 +8,33 @@ derives the sourcefile's status, and appends the events, last, as `publish` requ
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any, Protocol
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import load_only
 
 from langproc.db.base import utcnow
-from langproc.db.models import (
-    DONE_STEP_STATUSES,
-    Sourcefile,
-    SourcefileStatus,
-    StepRun,
-    StepStatus,
-)
-from langproc.events.publish import iso, publish
+from langproc.db.models import DONE_STEP_STATUSES, SourcefileStatus, StepStatus
+from langproc.events.publish import NewEvent, iso, publish
+from langproc.pipeline import queries
 from langproc.pipeline.graph import Graph
+from langproc.pipeline.queries import StepState, lock_sourcefile
 
-STATE_COLUMNS = (StepRun.step, StepRun.status, StepRun.ready, StepRun.ready_at, StepRun.attempt)
+__all__ = ["StepChange", "announce_created", "derive_status", "lock_sourcefile", "settle"]
+
+
+class SourcefileRef(Protocol):
+    """What the state rules need of a sourcefile: a row of `queries` or an ORM instance."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def owner(self) -> str: ...
+    @property
+    def status(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,16 @@ class StepChange:
     next_attempt_at: datetime | None = None
 
 
-def derive_status(steps: Sequence[StepRun]) -> SourcefileStatus:
+class StepStateLike(Protocol):
+    @property
+    def status(self) -> str: ...
+    @property
+    def ready(self) -> bool: ...
+    @property
+    def attempt(self) -> int: ...
+
+
+def derive_status(steps: Sequence[StepStateLike]) -> SourcefileStatus:
     """The sourcefile status of docs/api.md, from its steps."""
     statuses = [s.status for s in steps]
     if all(s in DONE_STEP_STATUSES for s in statuses):
@@ -61,64 +77,76 @@ def derive_status(steps: Sequence[StepRun]) -> SourcefileStatus:
     return SourcefileStatus.QUEUED
 
 
-async def lock_sourcefile(session: AsyncSession, sourcefile_id: uuid.UUID) -> Sourcefile | None:
-    return (
-        await session.execute(
-            select(Sourcefile).where(Sourcefile.id == sourcefile_id).with_for_update()
-        )
-    ).scalar_one_or_none()
+def _newly_ready(graph: Graph, steps: Sequence[StepState]) -> list[StepState]:
+    """Pending steps whose every dependency is now done (a step unknown to `graph` waits)."""
+    done = {s.step for s in steps if s.status in DONE_STEP_STATUSES}
+    present = {s.step for s in steps}
+    return [
+        s
+        for s in steps
+        if s.status == StepStatus.PENDING
+        and not s.ready
+        and s.step in graph
+        and all(need in done for need in graph[s.step].needs if need in present)
+    ]
+
+
+def _progress(steps: Sequence[StepState]) -> dict[str, int]:
+    return {
+        "completed": sum(s.status in DONE_STEP_STATUSES for s in steps),
+        "total": len(steps),
+    }
+
+
+def _step_event(sourcefile: SourcefileRef, change: StepChange, progress: Any) -> NewEvent:
+    payload = {
+        "step": change.step,
+        "status": change.status,
+        "attempt": change.attempt,
+        "error": change.error,
+        "next_attempt_at": iso(change.next_attempt_at) if change.next_attempt_at else None,
+        "progress": progress,
+    }
+    return NewEvent(sourcefile.id, sourcefile.owner, "step", payload)
+
+
+def _status_event(sourcefile: SourcefileRef, status: str, progress: Any) -> NewEvent:
+    payload = {"status": str(status), "progress": progress}
+    return NewEvent(sourcefile.id, sourcefile.owner, "sourcefile", payload)
 
 
 async def settle(
     session: AsyncSession,
     graph: Graph,
-    sourcefile: Sourcefile,
-    changes: Iterable[StepChange],
-    *,
-    created: bool = False,
-) -> None:
-    """Mark newly ready steps, update the sourcefile status, and append the events (a new
-    sourcefile's first event announces its status)."""
-    steps = list(
-        (
-            await session.execute(
-                select(StepRun)
-                .where(StepRun.sourcefile_id == sourcefile.id)
-                # The state columns only: outputs can be large and are not needed here.
-                .options(load_only(*STATE_COLUMNS))
-                .execution_options(populate_existing=True)
-            )
-        ).scalars()
-    )
-    by_name = {s.step: s for s in steps}
-    for run in steps:
-        if run.status == StepStatus.PENDING and not run.ready and run.step in graph:
-            needs = graph[run.step].needs
-            if all(by_name[n].status in DONE_STEP_STATUSES for n in needs if n in by_name):
-                run.ready = True
-                run.ready_at = utcnow()
-    progress = {
-        "completed": sum(s.status in DONE_STEP_STATUSES for s in steps),
-        "total": len(steps),
-    }
-    events = [
-        (
-            "step",
-            {
-                "step": c.step,
-                "status": c.status,
-                "attempt": c.attempt,
-                "error": c.error,
-                "next_attempt_at": iso(c.next_attempt_at) if c.next_attempt_at else None,
-                "progress": progress,
-            },
-        )
-        for c in changes
-    ]
-    status = derive_status(steps)
-    sourcefile.updated_at = utcnow()
-    if created or status != sourcefile.status:
-        sourcefile.status = status
-        events.append(("sourcefile", {"status": str(status), "progress": progress}))
-    await session.flush()
-    await publish(session, sourcefile_id=sourcefile.id, owner=sourcefile.owner, events=events)
+    touched: Iterable[tuple[SourcefileRef, Sequence[StepChange]]],
+) -> dict[uuid.UUID, SourcefileStatus]:
+    """After steps of these sourcefiles changed (their rows locked by the caller): mark newly
+    ready steps, set each sourcefile's status, and append the events, last, as `publish`
+    requires. Answers each sourcefile's status."""
+    touched = list(touched)
+    now = utcnow()
+    states = await queries.step_states(session, [sf.id for sf, _ in touched])
+    ready = {s.id for steps in states.values() for s in _newly_ready(graph, steps)}
+    await queries.mark_ready(session, ready, now)
+    events: list[NewEvent] = []
+    statuses: dict[uuid.UUID, SourcefileStatus] = {}
+    for sourcefile, changes in touched:
+        steps = [replace(s, ready=True) if s.id in ready else s for s in states[sourcefile.id]]
+        progress = _progress(steps)
+        events.extend(_step_event(sourcefile, change, progress) for change in changes)
+        status = statuses[sourcefile.id] = derive_status(steps)
+        if status != sourcefile.status:
+            events.append(_status_event(sourcefile, status, progress))
+    by_status: dict[SourcefileStatus, list[uuid.UUID]] = defaultdict(list)
+    for sourcefile_id, status in statuses.items():
+        by_status[status].append(sourcefile_id)
+    for status, ids in by_status.items():
+        await queries.set_status(session, ids, status, now)
+    await publish(session, events)
+    return statuses
+
+
+async def announce_created(session: AsyncSession, sourcefile: SourcefileRef, steps: int) -> None:
+    """A new sourcefile's first event: `queued`, nothing done yet."""
+    progress = {"completed": 0, "total": steps}
+    await publish(session, [_status_event(sourcefile, SourcefileStatus.QUEUED, progress)])

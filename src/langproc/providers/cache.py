@@ -8,6 +8,7 @@ so a step interrupted halfway keeps the calls it already paid for.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from typing import Protocol
@@ -49,6 +50,13 @@ def cache_key(*parts: str | bytes) -> str:
     return digest.hexdigest()
 
 
+@functools.cache
+def schema_text(output: type[BaseModel]) -> str:
+    """The output model's JSON schema as canonical text (built once per model: pydantic
+    builds it anew on every call)."""
+    return json.dumps(output.model_json_schema(), sort_keys=True)
+
+
 class CachedTextGenerator:
     def __init__(self, inner: TextGenerator, cache: ResultCache, model: str) -> None:
         self.inner = inner
@@ -56,8 +64,7 @@ class CachedTextGenerator:
         self.model = model
 
     async def generate(self, *, task: str, system: str, user: str, output: type[M]) -> M:
-        schema = json.dumps(output.model_json_schema(), sort_keys=True)
-        key = cache_key("generate", self.model, task, system, user, schema)
+        key = cache_key("generate", self.model, task, system, user, schema_text(output))
         hit = await self.cache.get(key)
         if hit is not None:
             return output.model_validate_json(hit)

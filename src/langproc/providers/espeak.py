@@ -6,17 +6,15 @@ import re
 import subprocess
 import tempfile
 import wave
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import lameenc
 
 from langproc.errors import PermanentError, TransientError
-from langproc.providers.ports import SpeechAudio
+from langproc.providers.ports import RunBlocking, SpeechAudio
 from langproc.providers.usage import record_usage
-
-RunBlocking = Callable[..., Awaitable[Any]]
 
 _OTHER_LANGUAGE = re.compile(r"\(([^\s()]+) (\d+)\)")
 _MISSING_BINARY: Final = "install it with `apt-get install espeak-ng`"

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import anyio
 
 from langproc.providers.cache import (
@@ -17,10 +14,15 @@ from langproc.providers.cache import (
 from langproc.providers.espeak import EspeakSpeech
 from langproc.providers.lexicon import LocalLexicon
 from langproc.providers.openai_provider import OpenAIProvider
-from langproc.providers.ports import SpeechSynthesizer, TextGenerator, Transcriber
+from langproc.providers.ports import (
+    Providers,
+    RunBlocking,
+    SpeechSynthesizer,
+    TextGenerator,
+    Transcriber,
+)
 from langproc.providers.tesseract import TesseractTranscriber
 from langproc.settings import ProviderChoice, Settings
-from langproc.steps.context import Providers
 
 
 def resolve(choice: ProviderChoice, settings: Settings) -> ProviderChoice:
@@ -32,7 +34,7 @@ def resolve(choice: ProviderChoice, settings: Settings) -> ProviderChoice:
 
 
 def build_providers(
-    settings: Settings, run_blocking: Callable[..., Any], cache: ResultCache, files: AudioFiles
+    settings: Settings, run_blocking: RunBlocking, cache: ResultCache, files: AudioFiles
 ) -> Providers:
     main = resolve(settings.provider, settings)
     ocr = resolve(settings.ocr_provider or main, settings)

@@ -18,7 +18,7 @@ import simplemma
 import wordfreq
 
 from langproc.providers.function_words import is_function_word
-from langproc.steps.orthography import normalize_orthography
+from langproc.text.orthography import normalize_orthography
 
 # ISO 639-1 codes the data sets file under another name.
 _SIMPLEMMA_ALIASES: Final = {"bs": "hbs", "hr": "hbs", "sr": "hbs", "no": "nb"}

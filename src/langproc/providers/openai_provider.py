@@ -290,6 +290,11 @@ def classify(exc: Exception, call: _Call) -> StepError:
         )
     if not isinstance(exc, openai.APIStatusError):
         return TransientError(f"{call.task}: the provider failed: {exc}")
+    return _classify_status(exc, call)
+
+
+def _classify_status(exc: openai.APIStatusError, call: _Call) -> StepError:
+    """What an HTTP error status from the provider means for the step."""
     status, message = exc.status_code, _server_message(exc)
     retry_after_s = _retry_after_s(exc.response.headers)
     if status == 429 and exc.code == "insufficient_quota":

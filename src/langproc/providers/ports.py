@@ -6,12 +6,15 @@ once where the provider's error is caught; a step never sees a provider's own ex
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import ParamSpec, Protocol, TypeVar
 
 from pydantic import BaseModel
 
 M = TypeVar("M", bound=BaseModel)
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 # The file name suffix of each audio type a speech provider returns.
@@ -58,3 +61,22 @@ class Lexicon(Protocol):
     def zipf_frequency(self, word: str, language: str) -> float: ...
 
     def is_function_word(self, word: str, language: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Providers:
+    """The ports, chosen by settings; `text` is None when no LLM is configured."""
+
+    text: TextGenerator | None
+    transcriber: Transcriber | None
+    speech: SpeechSynthesizer | None
+    lexicon: Lexicon | None
+    # Called once on shutdown (HTTP clients and the like).
+    closers: tuple[Callable[[], Awaitable[None]], ...] = ()
+
+
+class RunBlocking(Protocol):
+    """Runs a blocking call in a worker thread and awaits its result (like starlette's
+    `run_in_threadpool`)."""
+
+    async def __call__(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...

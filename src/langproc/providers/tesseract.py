@@ -6,20 +6,19 @@ from __future__ import annotations
 import io
 import os
 import subprocess
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from functools import cache
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Final
 
 from PIL import Image, ImageChops, ImageFilter, UnidentifiedImageError
 
 from langproc.errors import PermanentError, TransientError, describe
 from langproc.providers.lexicon import zipf_frequency
 from langproc.providers.page_layout import page_text
-from langproc.steps.orthography import normalize_orthography
-from langproc.steps.text import normalize_text
-
-RunBlocking = Callable[..., Awaitable[Any]]
+from langproc.providers.ports import RunBlocking
+from langproc.text.normalize import normalize_text
+from langproc.text.orthography import normalize_orthography
 
 # ISO 639-1 -> Tesseract's traineddata name (ISO 639-2/T for most, script variants for a few).
 TESSERACT_LANGUAGES: Final[Mapping[str, str]] = MappingProxyType(

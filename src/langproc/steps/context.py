@@ -11,23 +11,11 @@ from typing import Any, Protocol, TypeVar
 from pydantic import BaseModel
 
 from langproc.errors import PermanentError
-from langproc.providers.ports import Lexicon, SpeechSynthesizer, TextGenerator, Transcriber
+from langproc.providers.ports import Providers, RunBlocking
 from langproc.steps.models import Lemma
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Providers:
-    """The ports, chosen by settings; `text` is None when no LLM is configured."""
-
-    text: TextGenerator | None
-    transcriber: Transcriber | None
-    speech: SpeechSynthesizer | None
-    lexicon: Lexicon | None
-    # Called once on shutdown (HTTP clients and the like).
-    closers: tuple[Callable[[], Awaitable[None]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,7 +75,7 @@ class StepContext:
     providers: Providers
     outputs: Mapping[str, Mapping[str, Any] | None]
     blobs: BlobAccess
-    run_blocking: Callable[..., Awaitable[Any]]
+    run_blocking: RunBlocking
     lemmas: LemmaCatalog | None = None
 
     def output_of(self, step: str, model: type[M]) -> M | None:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import unicodedata
 
 from langproc.errors import StepSkipped, TransientError
+from langproc.languages import language_name
 from langproc.providers.ports import Lexicon, TextGenerator
 from langproc.steps import checks
 from langproc.steps.answers import LemmaAnswer, LemmasAnswer
 from langproc.steps.context import StepContext
-from langproc.steps.llm import generate, language_name
+from langproc.steps.llm import generate
 from langproc.steps.models import Lemma, Lemmas, Words
 
 # Lemmas described per LLM call: big enough for one call per typical page.

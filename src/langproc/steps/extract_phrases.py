@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from langproc.languages import language_name
 from langproc.steps import checks
 from langproc.steps.context import StepContext
-from langproc.steps.llm import generate_chunked, language_name, require_llm, source_text
+from langproc.steps.llm import generate_chunked, require_llm, source_text
 from langproc.steps.models import Phrase, Phrases
 
 # Characters of source text per call: the answer (a few phrases per paragraph) stays far

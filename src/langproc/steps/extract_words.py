@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 
 from langproc.errors import StepSkipped
+from langproc.languages import language_name
 from langproc.providers.ports import Lexicon
 from langproc.steps import checks
 from langproc.steps.answers import WordAnswer, WordsAnswer
 from langproc.steps.context import StepContext
-from langproc.steps.llm import generate_chunked, language_name, source_text
+from langproc.steps.llm import generate_chunked, source_text
 from langproc.steps.models import Word, Words
 
 # Characters of source text per call: a model lists about one word per six characters, and the

@@ -4,10 +4,11 @@ in this text (see `steps.study`), each with its translation and the target word 
 from __future__ import annotations
 
 from langproc.errors import StepSkipped
+from langproc.languages import language_name
 from langproc.steps import checks
 from langproc.steps.answers import SentenceAnswer, SentencesAnswer
 from langproc.steps.context import StepContext
-from langproc.steps.llm import generate, language_name, require_llm
+from langproc.steps.llm import generate, require_llm
 from langproc.steps.models import Lemma, Lemmas, Sentence, Sentences, Words
 from langproc.steps.study import choose_lemmas
 

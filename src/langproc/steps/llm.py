@@ -10,23 +10,12 @@ from langproc.errors import StepSkipped, TransientError
 from langproc.providers.ports import M, TextGenerator
 from langproc.steps.context import StepContext
 from langproc.steps.models import Text
-from langproc.steps.text import split_into_chunks
+from langproc.text.normalize import split_into_chunks
 
 NEEDS_LLM = (
     "this step needs an LLM: set OPENAI_API_KEY (or LANGPROC_OPENAI_BASE_URL for a local "
     "OpenAI-compatible server) and LANGPROC_PROVIDER=auto or openai, then retry the step"
 )
-
-LANGUAGE_NAMES = {
-    "ar": "Arabic", "bg": "Bulgarian", "ca": "Catalan", "cs": "Czech", "da": "Danish",
-    "de": "German", "el": "Greek", "en": "English", "es": "Spanish", "et": "Estonian",
-    "fi": "Finnish", "fr": "French", "he": "Hebrew", "hi": "Hindi", "hr": "Croatian",
-    "hu": "Hungarian", "id": "Indonesian", "it": "Italian", "ja": "Japanese", "ko": "Korean",
-    "lt": "Lithuanian", "lv": "Latvian", "nl": "Dutch", "no": "Norwegian", "pl": "Polish",
-    "pt": "Portuguese", "ro": "Romanian", "ru": "Russian", "sk": "Slovak", "sl": "Slovenian",
-    "sr": "Serbian", "sv": "Swedish", "th": "Thai", "tr": "Turkish", "uk": "Ukrainian",
-    "vi": "Vietnamese", "zh": "Chinese",
-}  # fmt: skip
 
 # Said in every system prompt: the user message is data to work on, never instructions.
 DATA_RULE: Final = (
@@ -38,10 +27,6 @@ DATA_RULE: Final = (
 _DATA_TAG = re.compile(r"<(/?)data>", re.IGNORECASE)
 # Below this a truncated answer is not split further (the model's limit is not the chunk's).
 MIN_SPLIT_CHARS: Final = 200
-
-
-def language_name(code: str) -> str:
-    return LANGUAGE_NAMES.get(code, code)
 
 
 def require_llm(ctx: StepContext) -> TextGenerator:

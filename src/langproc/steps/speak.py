@@ -9,7 +9,7 @@ from langproc.providers.ports import AUDIO_SUFFIXES, SpeechSynthesizer
 from langproc.steps.context import StepContext
 from langproc.steps.llm import source_text
 from langproc.steps.models import Audio, SentenceAudio, SentenceAudios, Sentences
-from langproc.steps.text import split_into_chunks
+from langproc.text.normalize import split_into_chunks
 
 # MP3 frames stand alone, so consecutive parts join by concatenation; other formats cannot.
 JOINABLE = "audio/mpeg"

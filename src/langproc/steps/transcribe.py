@@ -8,7 +8,7 @@ from langproc.errors import PermanentError, StepSkipped
 from langproc.steps.context import StepContext
 from langproc.steps.images import prepare_image
 from langproc.steps.models import Text
-from langproc.steps.text import normalize_text
+from langproc.text.normalize import normalize_text
 
 # Uploads were checked against the configured pixel limit; this only guards against bugs.
 _SAFETY_MAX_PIXELS = 200_000_000

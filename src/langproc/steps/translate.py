@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from langproc.languages import language_name
 from langproc.steps.context import StepContext
-from langproc.steps.llm import generate_chunked, language_name, require_llm, source_text
+from langproc.steps.llm import generate_chunked, require_llm, source_text
 from langproc.steps.models import Translation
 
 # Characters of source text per call: well inside any current model's context and output limit.

@@ -16,10 +16,10 @@ from sse_starlette.sse import SendTimeoutError
 from starlette.types import Receive, Scope, Send
 
 from langproc.api.deps import Session, StreamOwner, get_runtime
-from langproc.api.schemas import ValidationErrorResponse, error_responses
+from langproc.api.openapi import ValidationErrorResponse, error_responses
 from langproc.db.models import Event
 from langproc.events.stream import EventFeed
-from langproc.pipeline import services
+from langproc.sourcefiles import services
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["events"])

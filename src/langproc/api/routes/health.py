@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from langproc.api.deps import RuntimeDep
-from langproc.api.schemas import ErrorResponse, Health
+from langproc.api.openapi import ErrorResponse
+from langproc.api.schemas import Health
 from langproc.db.migrate import is_at_head
 from langproc.errors import DatabaseUnavailable
 

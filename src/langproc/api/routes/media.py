@@ -9,12 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Response
 
 from langproc.api.deps import Owner, RuntimeDep, Session
+from langproc.api.openapi import error_responses
 from langproc.api.ranges import blob_response, range_responses
-from langproc.api.schemas import error_responses
 from langproc.db.models import SourcefileKind
 from langproc.errors import NotFound
-from langproc.pipeline import services
 from langproc.runtime import Runtime
+from langproc.sourcefiles import services
 
 router = APIRouter(tags=["media"])
 

@@ -8,7 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from langproc import metrics
 from langproc.api.deps import Session
 from langproc.events.stream import open_streams
-from langproc.pipeline.reads import step_gauges
+from langproc.sourcefiles.reads import step_gauges
 
 router = APIRouter(tags=["operations"])
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from langproc.api.answers import sourcefile_list, sourcefile_read, sourcefile_url
 from langproc.api.deps import Owner, ReadSession, RuntimeDep, Session
 from langproc.api.limits import too_large_message
+from langproc.api.openapi import error_responses
 from langproc.api.schemas import (
     LANGUAGE_ENUM,
     LEVEL_DESCRIPTION,
@@ -21,13 +23,12 @@ from langproc.api.schemas import (
     SourcefileCreate,
     SourcefileList,
     SourcefileRead,
-    error_responses,
 )
-from langproc.db.models import SourcefileKind, SourcefileStatus
+from langproc.db.models import Sourcefile, SourcefileKind, SourcefileStatus
 from langproc.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
-from langproc.pipeline import reads, services
-from langproc.pipeline.intake import check_language, check_level, check_text, check_upload
 from langproc.runtime import Runtime
+from langproc.sourcefiles import reads, services
+from langproc.sourcefiles.intake import check_language, check_level, check_text, check_upload
 
 router = APIRouter(prefix="/api/sourcefiles", tags=["sourcefiles"])
 
@@ -83,8 +84,8 @@ CREATE_BODY = {
 }
 
 
-async def _read(session: Session, sourcefile: Any) -> dict[str, Any]:
-    return await reads.detail(session, sourcefile.id, sourcefile.owner)
+async def _read(session: Session, sourcefile: Sourcefile) -> SourcefileRead:
+    return sourcefile_read(await reads.detail(session, sourcefile.id, sourcefile.owner))
 
 
 @router.post(
@@ -92,7 +93,6 @@ async def _read(session: Session, sourcefile: Any) -> dict[str, Any]:
     status_code=202,
     operation_id="create_sourcefile",
     summary="Upload an image or a text and start processing it",
-    response_model=SourcefileRead,
     response_description="Accepted: processing runs in the background.",
     responses={
         202: {"headers": LOCATION},
@@ -114,7 +114,7 @@ async def create_sourcefile(
             description="Repeating a request with the same key returns the first sourcefile.",
         ),
     ] = None,
-) -> dict[str, Any]:
+) -> SourcefileRead:
     if idempotency_key is not None:
         # A repeat is answered before its body is read: nothing of it is stored.
         # Looked up by a reader: the request's write transaction (on SQLite, the write lock
@@ -123,22 +123,26 @@ async def create_sourcefile(
             seen = await services.by_idempotency_key(reader, owner, idempotency_key)
         if seen is not None:
             first = await services.get_owned(session, seen.id, owner)
-            response.headers["Location"] = f"/api/sourcefiles/{first.id}"
+            response.headers["Location"] = sourcefile_url(first.id)
             return await _read(session, first)
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("application/json"):
-        new = await _from_json(request, runtime, owner)
-    elif content_type.startswith("multipart/form-data"):
-        new = await _from_form(request, runtime, owner)
-    else:
-        raise UnsupportedMediaType(
-            'send a JSON body {"text": ..., "language": ...} or multipart/form-data with a file'
-        )
-    new = dataclasses.replace(new, idempotency_key=idempotency_key)
+    new = dataclasses.replace(
+        await _from_body(request, runtime, owner), idempotency_key=idempotency_key
+    )
     sourcefile = await services.create_sourcefile(session, runtime.graph, new)
     background.add_task(_wake, runtime)
-    response.headers["Location"] = f"/api/sourcefiles/{sourcefile.id}"
+    response.headers["Location"] = sourcefile_url(sourcefile.id)
     return await _read(session, sourcefile)
+
+
+async def _from_body(request: Request, runtime: Runtime, owner: str) -> services.NewSourcefile:
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("application/json"):
+        return await _from_json(request, runtime, owner)
+    if content_type.startswith("multipart/form-data"):
+        return await _from_form(request, runtime, owner)
+    raise UnsupportedMediaType(
+        'send a JSON body {"text": ..., "language": ...} or multipart/form-data with a file'
+    )
 
 
 async def _from_json(request: Request, runtime: Runtime, owner: str) -> services.NewSourcefile:
@@ -225,7 +229,6 @@ def _title(title: str | None, filename: str | None = None) -> str | None:
     "",
     operation_id="list_sourcefiles",
     summary="List the caller's sourcefiles, newest first",
-    response_model=SourcefileList,
     responses=error_responses(401, (422, "A bad `status`, `limit` or `cursor`."), 503),
 )
 async def list_sourcefiles(
@@ -238,21 +241,21 @@ async def list_sourcefiles(
     cursor: Annotated[
         str | None, Query(max_length=500, description="`next_cursor` of the previous page.")
     ] = None,
-) -> dict[str, Any]:
-    return await reads.list_sourcefiles(session, owner, status=status, limit=limit, cursor=cursor)
+) -> SourcefileList:
+    page = await reads.list_sourcefiles(session, owner, status=status, limit=limit, cursor=cursor)
+    return sourcefile_list(page)
 
 
 @router.get(
     "/{sourcefile_id}",
     operation_id="get_sourcefile",
     summary="Everything about one sourcefile: status, steps and results so far",
-    response_model=SourcefileRead,
     responses=ERRORS,
 )
 async def get_sourcefile(
     sourcefile_id: uuid.UUID, session: ReadSession, owner: Owner
-) -> dict[str, Any]:
-    return await reads.detail(session, sourcefile_id, owner)
+) -> SourcefileRead:
+    return sourcefile_read(await reads.detail(session, sourcefile_id, owner))
 
 
 @router.post(
@@ -260,7 +263,6 @@ async def get_sourcefile(
     status_code=202,
     operation_id="retry_sourcefile",
     summary="Re-run steps (named ones with their downstream, or every failed one)",
-    response_model=SourcefileRead,
     responses=error_responses(
         400, 401, 404, (409, "A named step is running, or nothing failed to re-run."), 422, 503
     ),
@@ -272,7 +274,7 @@ async def retry_sourcefile(
     runtime: RuntimeDep,
     background: BackgroundTasks,
     body: RetryRequest | None = None,
-) -> dict[str, Any]:
+) -> SourcefileRead:
     steps = body.steps if body is not None else None
     sourcefile = await services.retry_sourcefile(
         session, runtime.graph, sourcefile_id, owner, steps
@@ -286,7 +288,6 @@ async def retry_sourcefile(
     status_code=202,
     operation_id="cancel_sourcefile",
     summary="Stop processing; results so far are kept",
-    response_model=SourcefileRead,
     responses=ERRORS,
 )
 async def cancel_sourcefile(
@@ -295,7 +296,7 @@ async def cancel_sourcefile(
     owner: Owner,
     runtime: RuntimeDep,
     background: BackgroundTasks,
-) -> dict[str, Any]:
+) -> SourcefileRead:
     sourcefile = await services.cancel_sourcefile(session, runtime.graph, sourcefile_id, owner)
     background.add_task(_interrupt, runtime, sourcefile_id)
     return await _read(session, sourcefile)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from langproc.db.models import SourcefileKind
 from langproc.errors import InvalidInput, UnsupportedLanguage, UnsupportedMediaType
-from langproc.settings import SUPPORTED_LANGUAGES, Settings
+from langproc.languages import SUPPORTED_LANGUAGES
+from langproc.providers.ports import RunBlocking
+from langproc.settings import Settings
 from langproc.steps.images import sniff_image_type, validate_image
 from langproc.steps.models import DEFAULT_LEVEL, LEVELS
 
@@ -64,7 +64,7 @@ def check_text(text: str, settings: Settings) -> str:
 async def check_upload(
     data: bytes,
     settings: Settings,
-    run_blocking: Callable[..., Awaitable[Any]],
+    run_blocking: RunBlocking,
 ) -> Intake:
     """Classify an uploaded file by its bytes alone (not its name): a valid image, or UTF-8
     text."""

@@ -5,14 +5,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from langproc.db.base import utcnow
 from langproc.db.blobs import retain
 from langproc.db.models import (
     DONE_STEP_STATUSES,
+    TERMINAL_STEP_STATUSES,
     Event,
     Sourcefile,
     SourcefileKind,
@@ -22,7 +24,8 @@ from langproc.db.models import (
 from langproc.db.results import Audio
 from langproc.errors import Conflict, InvalidInput, NotFound
 from langproc.pipeline.graph import Graph
-from langproc.pipeline.state import StepChange, lock_sourcefile, settle
+from langproc.pipeline.queries import STEP_RUN
+from langproc.pipeline.state import StepChange, announce_created, settle
 
 
 @dataclass(frozen=True)
@@ -75,17 +78,19 @@ async def create_sourcefile(session: AsyncSession, graph: Graph, new: NewSourcef
             return existing
     if new.blob_key is not None:
         await retain(session, [new.blob_key])
-    session.add_all(
-        StepRun(
-            sourcefile_id=sourcefile.id,
-            step=name,
-            ready=not graph[name].needs,
-            ready_at=None if graph[name].needs else sourcefile.created_at,
-        )
-        for name in graph.names
+    await session.execute(
+        insert(STEP_RUN),
+        [
+            {
+                "sourcefile_id": sourcefile.id,
+                "step": name,
+                "ready": not graph[name].needs,
+                "ready_at": None if graph[name].needs else sourcefile.created_at,
+            }
+            for name in graph.names
+        ],
     )
-    await session.flush()
-    await settle(session, graph, sourcefile, [], created=True)
+    await announce_created(session, sourcefile, len(graph.names))
     return sourcefile
 
 
@@ -109,7 +114,11 @@ async def get_owned(session: AsyncSession, sourcefile_id: uuid.UUID, owner: str)
 async def _locked_owned(
     session: AsyncSession, sourcefile_id: uuid.UUID, owner: str
 ) -> tuple[Sourcefile, dict[str, StepRun]]:
-    sourcefile = await lock_sourcefile(session, sourcefile_id)
+    sourcefile = (
+        await session.execute(
+            select(Sourcefile).where(Sourcefile.id == sourcefile_id).with_for_update()
+        )
+    ).scalar_one_or_none()
     if sourcefile is None or sourcefile.owner != owner:
         raise NotFound(f"no sourcefile with id {sourcefile_id}")
     steps = (
@@ -131,19 +140,7 @@ async def retry_sourcefile(
 ) -> Sourcefile:
     """Re-run the named steps and their downstream, or every failed or cancelled step."""
     sourcefile, runs = await _locked_owned(session, sourcefile_id, owner)
-    if steps is None:
-        selected = [
-            name
-            for name, run in runs.items()
-            if run.status in (StepStatus.FAILED, StepStatus.CANCELLED) and name in graph
-        ]
-        if not selected:
-            raise Conflict("no step has failed or been cancelled: name the steps to re-run")
-    else:
-        unknown = sorted(set(steps) - set(graph.names))
-        if unknown:
-            raise InvalidInput(f"unknown steps {unknown}: the steps are {graph.names}")
-        selected = graph.downstream(steps)
+    selected = _to_retry(graph, runs, steps)
     running = [n for n in selected if n in runs and runs[n].status == StepStatus.RUNNING]
     if running:
         raise Conflict(f"steps {running} are running: cancel them first or wait until they end")
@@ -155,27 +152,48 @@ async def retry_sourcefile(
     reset = set(selected)
     changes: list[StepChange] = []
     for name in selected:
-        run = runs[name]
-        run.ready = all(
+        ready = all(
             need in runs and runs[need].status in DONE_STEP_STATUSES and need not in reset
             for need in graph[name].needs
         )
-        run.ready_at = utcnow() if run.ready else None
-        run.status = StepStatus.PENDING
-        run.attempt_floor = run.attempt
-        run.crash_count = 0
-        run.next_attempt_at = None
-        run.error_type = run.error_message = None
-        run.error_retryable = None
-        run.finished_at = None
-        changes.append(StepChange(name, StepStatus.PENDING, run.attempt))
+        _reset(runs[name], ready=ready)
+        changes.append(StepChange(name, StepStatus.PENDING, runs[name].attempt))
         store = graph[name].store
         if store is not None:
             # The old results must not be served beside (or attached to) the new ones.
             await store(session, sourcefile, None)
-    await session.flush()
-    await settle(session, graph, sourcefile, changes)
+    await _settle(session, graph, sourcefile, changes)
     return sourcefile
+
+
+def _to_retry(graph: Graph, runs: dict[str, StepRun], steps: list[str] | None) -> list[str]:
+    """The named steps with their downstream, or every failed or cancelled step."""
+    if steps is not None:
+        unknown = sorted(set(steps) - set(graph.names))
+        if unknown:
+            raise InvalidInput(f"unknown steps {unknown}: the steps are {graph.names}")
+        return graph.downstream(steps)
+    selected = [
+        name
+        for name, run in runs.items()
+        if run.status in (StepStatus.FAILED, StepStatus.CANCELLED) and name in graph
+    ]
+    if not selected:
+        raise Conflict("no step has failed or been cancelled: name the steps to re-run")
+    return selected
+
+
+def _reset(run: StepRun, *, ready: bool) -> None:
+    """A new round for the step: pending, its attempts and crashes counted afresh."""
+    run.ready = ready
+    run.ready_at = utcnow() if ready else None
+    run.status = StepStatus.PENDING
+    run.attempt_floor = run.attempt
+    run.crash_count = 0
+    run.next_attempt_at = None
+    run.error_type = run.error_message = None
+    run.error_retryable = None
+    run.finished_at = None
 
 
 async def cancel_sourcefile(
@@ -185,7 +203,7 @@ async def cancel_sourcefile(
     sourcefile, runs = await _locked_owned(session, sourcefile_id, owner)
     changes: list[StepChange] = []
     for run in runs.values():
-        if run.status in (StepStatus.PENDING, StepStatus.RETRYING, StepStatus.RUNNING):
+        if run.status not in TERMINAL_STEP_STATUSES:
             run.status = StepStatus.CANCELLED
             run.lease_owner = None
             run.lease_expires_at = None
@@ -193,9 +211,17 @@ async def cancel_sourcefile(
             changes.append(StepChange(run.step, StepStatus.CANCELLED, run.attempt))
     if not changes:
         return sourcefile  # nothing left to stop: a finished sourcefile stays as it was
-    await session.flush()
-    await settle(session, graph, sourcefile, changes)
+    await _settle(session, graph, sourcefile, changes)
     return sourcefile
+
+
+async def _settle(
+    session: AsyncSession, graph: Graph, sourcefile: Sourcefile, changes: list[StepChange]
+) -> None:
+    """Flush the changed step rows, settle, and keep `sourcefile` as the database has it."""
+    await session.flush()
+    statuses = await settle(session, graph, [(sourcefile, changes)])
+    set_committed_value(sourcefile, "status", statuses[sourcefile.id])
 
 
 async def delete_sourcefile(session: AsyncSession, sourcefile_id: uuid.UUID, owner: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import wordfreq
 
-from langproc.steps.orthography import normalize_orthography
+from langproc.text.orthography import normalize_orthography
 
 
 def greek_frequency(word: str) -> float:

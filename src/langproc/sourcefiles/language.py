@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from langproc.pipeline import results
 from langproc.pipeline.graph import Graph, StepSpec
+from langproc.sourcefiles import results
 from langproc.steps.describe_lemmas import describe_lemmas
 from langproc.steps.extract_phrases import extract_phrases
 from langproc.steps.extract_words import extract_words

@@ -3,48 +3,49 @@ and the shared lemma table as the catalog `describe_lemmas` consults."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import and_, case, delete, or_, select, tuple_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table, and_, case, delete, insert, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from langproc.db.base import insert_on_conflict
 from langproc.db.blobs import retain
-from langproc.db.engine import SessionFactory, autocommit_scope
-from langproc.db.models import Sourcefile
 from langproc.db.results import Audio, Lemma, Phrase, Sentence, SentenceLemma, WordForm
+from langproc.db.session import SessionFactory, autocommit_scope
+from langproc.pipeline.graph import Output, SourcefileKey
 from langproc.steps import models
-
-Output = dict[str, Any] | None
-# Replaces a sourcefile's result rows of one step with `output`'s; None clears them (a reset).
-StoreFn = Callable[[AsyncSession, Sourcefile, Output], Awaitable[None]]
 
 
 async def _replace_rows(
     session: AsyncSession,
     table: type[WordForm | Phrase | Sentence],
-    sourcefile: Sourcefile,
+    sourcefile: SourcefileKey,
     items: Sequence[BaseModel],
-) -> list[Any]:
-    """Replace the sourcefile's rows of `table` with `items`, in order."""
+) -> list[int]:
+    """Replace the sourcefile's rows of `table` with `items`, in order; answer their ids."""
     await session.execute(delete(table).where(table.sourcefile_id == sourcefile.id))
+    if not items:
+        return []
     rows = [
-        table(sourcefile_id=sourcefile.id, position=i, **item.model_dump())
+        {"sourcefile_id": sourcefile.id, "position": i, **item.model_dump()}
         for i, item in enumerate(items)
     ]
-    session.add_all(rows)
-    return rows
+    core = cast(Table, table.__table__)
+    # A statement of the table, not ORM instances: no unit of work for hundreds of rows.
+    inserted = await session.execute(
+        insert(core).returning(core.c.id, sort_by_parameter_order=True), rows
+    )
+    return list(inserted.scalars())
 
 
-async def store_words(session: AsyncSession, sourcefile: Sourcefile, output: Output) -> None:
+async def store_words(session: AsyncSession, sourcefile: SourcefileKey, output: Output) -> None:
     words = models.Words.model_validate(output).words if output else []
     await _replace_rows(session, WordForm, sourcefile, words)
 
 
-async def store_phrases(session: AsyncSession, sourcefile: Sourcefile, output: Output) -> None:
+async def store_phrases(session: AsyncSession, sourcefile: SourcefileKey, output: Output) -> None:
     phrases = models.Phrases.model_validate(output).phrases if output else []
     await _replace_rows(session, Phrase, sourcefile, phrases)
 
@@ -54,7 +55,7 @@ KEY = ("language", "lemma", "part_of_speech")
 LEMMA_ROWS_PER_INSERT = 1000
 
 
-async def store_lemmas(session: AsyncSession, sourcefile: Sourcefile, output: Output) -> None:
+async def store_lemmas(session: AsyncSession, sourcefile: SourcefileKey, output: Output) -> None:
     """Add new lemmas to the shared table; fill in ones that only had local data, and keep
     every frequency the step looked up (wordfreq's, whatever an older row says).
 
@@ -70,10 +71,9 @@ async def store_lemmas(session: AsyncSession, sourcefile: Sourcefile, output: Ou
         if key not in rows or values["described"]:
             rows[key] = {"language": sourcefile.language, **values}
     ordered = [rows[key] for key in sorted(rows)]
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    upsert = insert_on_conflict(session, Lemma)
     for start in range(0, len(ordered), LEMMA_ROWS_PER_INSERT):
-        statement = insert(Lemma).values(ordered[start : start + LEMMA_ROWS_PER_INSERT])
+        statement = upsert.values(ordered[start : start + LEMMA_ROWS_PER_INSERT])
         new = statement.excluded
         fills = and_(Lemma.described.is_(False), new.described.is_(True))
         update_to: dict[str, Any] = {
@@ -99,22 +99,37 @@ def _lemma_values(lemma: models.Lemma) -> dict[str, Any]:
     return values
 
 
-async def store_sentences(session: AsyncSession, sourcefile: Sourcefile, output: Output) -> None:
+async def store_sentences(session: AsyncSession, sourcefile: SourcefileKey, output: Output) -> None:
     sentences = models.Sentences.model_validate(output).sentences if output else []
-    rows: list[Sentence] = await _replace_rows(session, Sentence, sourcefile, sentences)
-    await session.flush()
-    for row in rows:
-        if not row.lemmas:
-            continue
-        lemma_ids = await session.scalars(
-            select(Lemma.id).where(
-                Lemma.language == sourcefile.language, Lemma.lemma.in_(row.lemmas)
-            )
+    ids = await _replace_rows(session, Sentence, sourcefile, sentences)
+    used = {lemma for sentence in sentences for lemma in sentence.lemmas}
+    if not used:
+        return
+    lemma_ids: dict[str, list[int]] = {}
+    found = await session.execute(
+        select(Lemma.lemma, Lemma.id).where(
+            Lemma.language == sourcefile.language, Lemma.lemma.in_(used)
         )
-        session.add_all(SentenceLemma(sentence_id=row.id, lemma_id=i) for i in set(lemma_ids))
+    )
+    for lemma, lemma_id in found:
+        lemma_ids.setdefault(lemma, []).append(lemma_id)
+    # Every part of speech a lemma has in the shared table, as before.
+    links = {
+        (sentence_id, lemma_id)
+        for sentence_id, sentence in zip(ids, sentences, strict=True)
+        for lemma in sentence.lemmas
+        for lemma_id in lemma_ids.get(lemma, ())
+    }
+    if links:
+        await session.execute(
+            insert(SentenceLemma),
+            [{"sentence_id": sid, "lemma_id": lid} for sid, lid in sorted(links)],
+        )
 
 
-async def store_text_audio(session: AsyncSession, sourcefile: Sourcefile, output: Output) -> None:
+async def store_text_audio(
+    session: AsyncSession, sourcefile: SourcefileKey, output: Output
+) -> None:
     await session.execute(
         delete(Audio).where(Audio.sourcefile_id == sourcefile.id, Audio.sentence_position.is_(None))
     )
@@ -127,7 +142,7 @@ async def store_text_audio(session: AsyncSession, sourcefile: Sourcefile, output
 
 
 async def store_sentence_audio(
-    session: AsyncSession, sourcefile: Sourcefile, output: Output
+    session: AsyncSession, sourcefile: SourcefileKey, output: Output
 ) -> None:
     await session.execute(
         delete(Audio).where(

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from langproc.db import engine as engine_module
-from langproc.db.engine import create_engine
+from langproc.db import session as session_module
+from langproc.db.session import create_engine
 from langproc.settings import Settings
 
 
@@ -48,7 +48,7 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced(
     pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A restarted server (or a pooler) drops idle connections: the next checkout must not fail."""
-    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 0.0)
+    monkeypatch.setattr(session_module, "PING_AFTER_IDLE_S", 0.0)
     settings = Settings(_env_file=None, data_dir=tmp_path, database_url=pg_url)  # type: ignore[call-arg]
     engine, admin = create_engine(settings), create_engine(settings)
     try:

@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from langproc.steps.text import normalize_text, split_into_chunks
+from langproc.text.normalize import normalize_text, split_into_chunks
 from tests.paths import SAMPLES
 
 
