@@ -14,6 +14,7 @@ from langproc.api.routes import events as events_routes
 from langproc.db.session import session_scope
 from langproc.errors import PermanentError
 from langproc.events import stream
+from langproc.events.payloads import SourcefileEventPayload
 from langproc.events.publish import NewEvent, publish
 from langproc.events.stream import EventFeed, Tail, open_streams
 from langproc.runtime import Runtime
@@ -137,7 +138,11 @@ async def test_a_stream_sees_only_its_owners_events(
     await wait_for_status(runtime, [uuid.UUID(sid)], {"succeeded"})
     # The local user's events went by; the intruder's own event is the first it gets.
     async with session_scope(runtime.sessions) as session:
-        await publish(session, [NewEvent(uuid.uuid4(), "intruder", "sourcefile", {})])
+        payload: SourcefileEventPayload = {
+            "status": "queued",
+            "progress": {"completed": 0, "total": 1},
+        }
+        await publish(session, [NewEvent(uuid.uuid4(), "intruder", "sourcefile", payload)])
     runtime.hub.notify()
     async with asyncio.timeout(5):
         event = await first

@@ -6,13 +6,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from langproc.db.base import utcnow
 from langproc.db.models import Event
+from langproc.events.payloads import EventPayload
 
 CHANNEL = "langproc_events"
 # Any constant works; it names the advisory lock that orders event commits on Postgres.
@@ -33,7 +34,7 @@ class NewEvent:
     sourcefile_id: uuid.UUID
     owner: str
     type: str
-    payload: dict[str, Any]
+    payload: EventPayload
 
 
 async def publish(session: AsyncSession, events: Sequence[NewEvent]) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from langproc.db import failures as db_failures
 from langproc.db.models import StepStatus
 from langproc.errors import PermanentError, StepError, TransientError
+from langproc.events.payloads import ErrorPayload
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def status_values(outcome: Outcome, now: datetime) -> dict[str, Any]:
     return values
 
 
-def error_json(values: Mapping[str, Any]) -> dict[str, object] | None:
+def error_json(values: Mapping[str, Any]) -> ErrorPayload | None:
     if values["error_type"] is None:
         return None
     return {

@@ -12,12 +12,18 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from langproc.db.base import utcnow
 from langproc.db.models import DONE_STEP_STATUSES, SourcefileStatus, StepStatus
+from langproc.events.payloads import (
+    ErrorPayload,
+    Progress,
+    SourcefileEventPayload,
+    StepEventPayload,
+)
 from langproc.events.publish import NewEvent, iso, publish
 from langproc.pipeline import queries
 from langproc.pipeline.graph import Graph
@@ -44,7 +50,7 @@ class StepChange:
     step: str
     status: str
     attempt: int
-    error: dict[str, object] | None = None
+    error: ErrorPayload | None = None
     next_attempt_at: datetime | None = None
 
 
@@ -91,15 +97,15 @@ def _newly_ready(graph: Graph, steps: Sequence[StepState]) -> list[StepState]:
     ]
 
 
-def _progress(steps: Sequence[StepState]) -> dict[str, int]:
+def _progress(steps: Sequence[StepState]) -> Progress:
     return {
         "completed": sum(s.status in DONE_STEP_STATUSES for s in steps),
         "total": len(steps),
     }
 
 
-def _step_event(sourcefile: SourcefileRef, change: StepChange, progress: Any) -> NewEvent:
-    payload = {
+def _step_event(sourcefile: SourcefileRef, change: StepChange, progress: Progress) -> NewEvent:
+    payload: StepEventPayload = {
         "step": change.step,
         "status": change.status,
         "attempt": change.attempt,
@@ -110,8 +116,8 @@ def _step_event(sourcefile: SourcefileRef, change: StepChange, progress: Any) ->
     return NewEvent(sourcefile.id, sourcefile.owner, "step", payload)
 
 
-def _status_event(sourcefile: SourcefileRef, status: str, progress: Any) -> NewEvent:
-    payload = {"status": str(status), "progress": progress}
+def _status_event(sourcefile: SourcefileRef, status: str, progress: Progress) -> NewEvent:
+    payload: SourcefileEventPayload = {"status": str(status), "progress": progress}
     return NewEvent(sourcefile.id, sourcefile.owner, "sourcefile", payload)
 
 
@@ -148,5 +154,5 @@ async def settle(
 
 async def announce_created(session: AsyncSession, sourcefile: SourcefileRef, steps: int) -> None:
     """A new sourcefile's first event: `queued`, nothing done yet."""
-    progress = {"completed": 0, "total": steps}
+    progress: Progress = {"completed": 0, "total": steps}
     await publish(session, [_status_event(sourcefile, SourcefileStatus.QUEUED, progress)])
