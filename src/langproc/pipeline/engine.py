@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -119,21 +120,18 @@ class Engine:
             )
             needed = {need for c in claimed for need in self.graph[c.step].needs}
             outputs = await queries.outputs(session, {c.sourcefile_id for c in claimed}, needed)
-            claims = [self._claim(c, sources[c.sourcefile_id], outputs) for c in claimed]
-            changes: dict[uuid.UUID, list[StepChange]] = {}
-            for sourcefile_id, change in [
-                *dead.values(),
-                *(
-                    (c.sourcefile_id, StepChange(c.step, StepStatus.RUNNING, c.attempt))
-                    for c in claims
-                ),
-            ]:
-                changes.setdefault(sourcefile_id, []).append(change)
+            claims = [self._to_claim(c, sources[c.sourcefile_id], outputs) for c in claimed]
+            changes: defaultdict[uuid.UUID, list[StepChange]] = defaultdict(list)
+            for sourcefile_id, change in dead.values():
+                changes[sourcefile_id].append(change)
+            for c in claims:
+                changes[c.sourcefile_id].append(StepChange(c.step, StepStatus.RUNNING, c.attempt))
             await settle(session, self.graph, [(sources[i], cs) for i, cs in changes.items()])
         self.hub.notify()
         return claims
 
-    def _claim(self, row: Any, source: Any, outputs: Outputs) -> Claim:
+    def _to_claim(self, row: Any, source: Any, outputs: Outputs) -> Claim:
+        """A claim from a row of `queries.mark_running` and its sourcefile's row."""
         return Claim(
             step_run_id=row.id,
             sourcefile_id=row.sourcefile_id,
