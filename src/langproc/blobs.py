@@ -8,6 +8,7 @@ the key is then committed well within that delay (see docs/architecture.md, "Blo
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import uuid
@@ -66,6 +67,11 @@ class FilesystemBlobStore:
         self.root.mkdir(parents=True, exist_ok=True)
         return self.root / f".{uuid.uuid4().hex}{TMP_SUFFIX}"
 
+    def open_temp(self) -> tuple[Path, IO[bytes]]:
+        """A new temporary file, open for writing (blocking: call it in a thread)."""
+        path = self.temp_path()
+        return path, path.open("wb")
+
     def files(self) -> Iterator[Path]:
         """Every stored file and every unfinished temporary file."""
         if not self.root.is_dir():
@@ -86,8 +92,14 @@ class BlobWriter:
         self._file: IO[bytes] | None = None
 
     async def __aenter__(self) -> BlobWriter:
-        self._tmp = await anyio.to_thread.run_sync(self._store.temp_path)
-        self._file = await anyio.to_thread.run_sync(self._tmp.open, "wb")
+        opening = asyncio.ensure_future(anyio.to_thread.run_sync(self._store.open_temp))
+        try:
+            self._tmp, self._file = await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            # The thread opens the file all the same, and `__aexit__` will not run: close and
+            # remove it once it is open.
+            opening.add_done_callback(_discard_temp)
+            raise
         return self
 
     async def write(self, data: bytes) -> None:
@@ -123,6 +135,14 @@ class BlobWriter:
             if self._tmp is not None:
                 await anyio.Path(self._tmp).unlink(missing_ok=True)
                 self._tmp = None
+
+
+def _discard_temp(opening: asyncio.Future[tuple[Path, IO[bytes]]]) -> None:
+    if opening.cancelled() or opening.exception() is not None:
+        return
+    path, file = opening.result()
+    file.close()
+    path.unlink(missing_ok=True)
 
 
 def _flush_and_close(file: IO[bytes]) -> None:
