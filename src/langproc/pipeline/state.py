@@ -1,8 +1,9 @@
 """State rules shared by the engine and the services: readiness, sourcefile status, events.
 
 Every transaction that changes a sourcefile's steps locks the sourcefile row first
-(`lock_sourcefile`), then changes steps, then calls `settle()`, which makes dependents ready,
-derives the sourcefile's status, and appends the events, last, as `publish` requires.
+(`queries.lock_sourcefile`, or the services' ORM lock), then changes steps, then calls
+`settle()`, which makes dependents ready, derives the sourcefile's status, and appends the
+events, last, as `publish` requires.
 """
 
 from __future__ import annotations
@@ -27,9 +28,7 @@ from langproc.events.payloads import (
 from langproc.events.publish import NewEvent, iso, publish
 from langproc.pipeline import queries
 from langproc.pipeline.graph import Graph
-from langproc.pipeline.queries import StepState, lock_sourcefile
-
-__all__ = ["StepChange", "announce_created", "derive_status", "lock_sourcefile", "settle"]
+from langproc.pipeline.queries import StepState
 
 
 class SourcefileRef(Protocol):
