@@ -76,6 +76,24 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def child_pids(pid: int, within_s: float = 2.0) -> list[int]:
+    """The pids of `pid`'s children (serve's executor process), once one shows up or
+    `within_s` passes (none: serve runs its executor in its own process)."""
+
+    def children() -> list[int]:
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(stat.parent.name))
+            except (OSError, ValueError, IndexError):
+                continue
+        return found
+
+    wait_for(children, within_s, every_s=0.1)
+    return children()
+
+
 def postgres_cpu_s() -> dict[int, float]:
     """CPU seconds of every `postgres` process on the machine, by pid (a local server)."""
     found: dict[int, float] = {}

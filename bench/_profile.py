@@ -23,12 +23,12 @@ FRAME = re.compile(r"^(?P<function>.+?) \((?P<file>[^()]*?)(?::\d+)?\)$")
 
 
 class Profiler:
-    """`py-spy record --format raw` on a pid until `stop()`."""
+    """`py-spy record --format raw` on a pid and its children until `stop()`."""
 
     def __init__(self, pid: int, output: Path) -> None:
         spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
         self.process = subprocess.Popen(
-            [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "100",
+            [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "100", "--subprocesses",
              "--output", str(output), "--nonblocking"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

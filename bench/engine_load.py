@@ -35,6 +35,7 @@ from bench._harness import (
     DEFAULT_POSTGRES,
     Database,
     FakeProviderProcess,
+    child_pids,
     fresh_database,
     machine_cpu,
     own_cpu_s,
@@ -267,6 +268,10 @@ def run_once(args: argparse.Namespace, pipelines: int, workdir: Path) -> RunResu
                 pids = {
                     "fake provider": fake.process.pid,
                     "langproc serve": serve.process.pid,
+                    **{
+                        f"langproc serve's executor {i}": pid
+                        for i, pid in enumerate(child_pids(serve.process.pid))
+                    },
                     **{f"langproc worker {i}": w.process.pid for i, w in enumerate(workers)},
                 }
                 cpu_before = {name: process_cpu_s(pid) for name, pid in pids.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -31,8 +32,13 @@ class LangprocProcess:
             args += ["--port", str(self.port)]
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("LANGPROC_", "OPENAI_"))}
         self._log_file = log.open("ab")
+        # A session of its own: `kill` ends the process and serve's executor process together.
         self.process = subprocess.Popen(
-            args, env={**clean, **env}, stdout=self._log_file, stderr=subprocess.STDOUT
+            args,
+            env={**clean, **env},
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     @property
@@ -50,8 +56,19 @@ class LangprocProcess:
 
         wait_until(healthy, within_s, every_s=0.1, failure=self.log.read_text)
 
+    def children(self) -> list[int]:
+        """The pids of the processes it started (serve's executor process), from /proc."""
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, ValueError):
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                    found.append(int(stat.parent.name))
+        return found
+
     def kill(self) -> None:
-        self.process.kill()
+        """kill -9 of the process and its children, the way a machine or container dies."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(10)
         self._log_file.close()
 
@@ -62,6 +79,5 @@ class LangprocProcess:
         return code
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.kill()
-        self._log_file.close()
+        """End it and whatever it started, if still running."""
+        self.kill()

@@ -61,3 +61,34 @@ def test_serve_refuses_to_start_with_a_short_jwt_secret(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "LANGPROC_JWT_SECRET has 9 bytes" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+PG = "postgresql://postgres@127.0.0.1/x"
+
+
+@pytest.mark.parametrize(
+    ("database_url", "cpus", "chosen", "placement"),
+    [
+        (PG, 2, "auto", "process"),
+        (PG, 1, "auto", "inline"),
+        (None, 8, "auto", "inline"),  # SQLite: no NOTIFY to wake a second process at once
+        (None, 8, "process", "process"),
+        (PG, 8, "inline", "inline"),
+        (PG, 8, "off", "off"),
+    ],
+)
+def test_serve_places_its_executor_by_database_and_cores(
+    monkeypatch: pytest.MonkeyPatch,
+    database_url: str | None,
+    cpus: int,
+    chosen: str,
+    placement: str,
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: cpus)
+    settings = Settings(_env_file=None, database_url=database_url, executor=chosen)  # type: ignore[call-arg]
+    assert settings.executor_placement == placement
+
+
+def test_an_unknown_executor_placement_is_refused() -> None:
+    with pytest.raises(ValidationError, match="'auto', 'inline', 'process' or 'off'"):
+        Settings(_env_file=None, executor="thread")  # type: ignore[call-arg]

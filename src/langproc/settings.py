@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -25,6 +26,15 @@ class ProviderChoice(StrEnum):
 class AuthMode(StrEnum):
     NONE = "none"
     JWT = "jwt"
+
+
+class ExecutorPlacement(StrEnum):
+    """Where `langproc serve` runs the pipeline executor."""
+
+    AUTO = "auto"  # PROCESS on PostgreSQL with two or more CPUs, else INLINE
+    INLINE = "inline"  # in the API's process and event loop
+    PROCESS = "process"  # in one child `langproc worker` that serve starts and restarts
+    OFF = "off"  # nowhere: API only, `langproc worker`s run elsewhere
 
 
 class LogFormat(StrEnum):
@@ -71,6 +81,7 @@ class Settings(BaseSettings):
     retry_base_delay_s: float = 1.0
     retry_max_delay_s: float = 300.0
     max_concurrent_steps: int = 32
+    executor: ExecutorPlacement = ExecutorPlacement.AUTO
     lease_s: float = Field(default=30.0, gt=0)
     heartbeat_s: float = Field(default=1.0, gt=0)
     poll_interval_s: float = 5.0
@@ -143,3 +154,13 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def executor_placement(self) -> ExecutorPlacement:
+        """`executor` with AUTO decided: a child process where it has a core of its own and
+        hears the API's commits (LISTEN/NOTIFY); on SQLite or one core, the API's process."""
+        if self.executor != ExecutorPlacement.AUTO:
+            return self.executor
+        if self.is_sqlite or (os.cpu_count() or 1) < 2:
+            return ExecutorPlacement.INLINE
+        return ExecutorPlacement.PROCESS

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from langproc.api.app import create_app
 from langproc.db.models import Sourcefile
 from langproc.runtime import Runtime
+from langproc.settings import ExecutorPlacement
 from tests.support.engine import submit
 from tests.support.service import asgi_client
 
@@ -39,7 +40,7 @@ async def test_get_requests_answer_while_a_write_transaction_is_open(
     runtime = sqlite_runtime
     [sid] = await submit(runtime, owner="local")
     async with (
-        asgi_client(create_app(runtime=runtime, executor=False)) as http,
+        asgi_client(create_app(runtime=runtime, executor=ExecutorPlacement.OFF)) as http,
         runtime.sessions() as writer,
         writer.begin(),
     ):

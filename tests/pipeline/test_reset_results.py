@@ -17,7 +17,7 @@ from langproc.db.results import Audio
 from langproc.pipeline.outcomes import Outcome
 from langproc.providers.usage import Usage
 from langproc.runtime import Runtime, build_runtime
-from langproc.settings import Settings
+from langproc.settings import ExecutorPlacement, Settings
 from langproc.steps.models import Sentence, Sentences
 from tests.fakes.openai_server import FakeOpenAI
 from tests.support.service import asgi_client, openai_settings, serving
@@ -37,7 +37,7 @@ async def api_without_executor(
 ) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
     """The API alone, so that the test decides when each step is checkpointed."""
     runtime = build_runtime(settings)
-    async with asgi_client(create_app(runtime=runtime, executor=False)) as http:
+    async with asgi_client(create_app(runtime=runtime, executor=ExecutorPlacement.OFF)) as http:
         yield runtime, http
 
 

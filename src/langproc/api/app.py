@@ -17,14 +17,21 @@ from langproc.api.routes import events, health, media, metrics, page, sourcefile
 from langproc.api.unavailable import HANDLED, RETRY_AFTER_S, database_error
 from langproc.errors import LangprocError
 from langproc.runtime import Runtime, build_runtime
-from langproc.settings import Settings
+from langproc.settings import ExecutorPlacement, Settings
+from langproc.supervisor import ExecutorProcess
 
 
 def create_app(
-    settings: Settings | None = None, *, runtime: Runtime | None = None, executor: bool = True
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    executor: ExecutorPlacement = ExecutorPlacement.INLINE,
 ) -> FastAPI:
-    """The API; with `executor`, this process also runs the pipeline executor."""
+    """The API, and the pipeline executor where `executor` places it (AUTO is decided by the
+    settings: `Settings.executor_placement`)."""
     settings = runtime.settings if runtime is not None else (settings or Settings())
+    if executor == ExecutorPlacement.AUTO:
+        executor = settings.executor_placement
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -32,10 +39,15 @@ def create_app(
         app.state.runtime = rt
         if settings.jwks_url:
             app.state.jwks = jwks_client(settings.jwks_url)
-        await rt.start(executor=executor)
+        await rt.start(executor=executor == ExecutorPlacement.INLINE)
+        child = ExecutorProcess(grace_s=settings.shutdown_grace_s)
+        if executor == ExecutorPlacement.PROCESS:
+            child.start()
+        app.state.executor_process = child
         try:
             yield
         finally:
+            await child.stop()
             await rt.stop()
 
     app = FastAPI(

@@ -21,7 +21,7 @@ from langproc.db.migrate import upgrade
 from langproc.db.models import TERMINAL_SOURCEFILE_STATUSES
 from langproc.logs import configure_logging
 from langproc.runtime import build_runtime
-from langproc.settings import AuthMode, Settings
+from langproc.settings import AuthMode, ExecutorPlacement, Settings
 
 app = typer.Typer(
     help=(
@@ -70,13 +70,14 @@ def serve(
     ] = None,
     port: Annotated[int, typer.Option()] = 8000,
 ) -> None:
-    """Run the API and the pipeline executor in one process."""
+    """Run the API and the pipeline executor (LANGPROC_EXECUTOR: in a child process on
+    PostgreSQL with two or more CPUs, else in this process)."""
     from langproc.api.app import create_app
 
     settings = _prepared()
     host = host or ("127.0.0.1" if settings.auth == AuthMode.NONE else "0.0.0.0")
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, executor=ExecutorPlacement.AUTO),
         host=host,
         port=port,
         log_config=None,
@@ -85,23 +86,41 @@ def serve(
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    with_parent: Annotated[
+        bool, typer.Option(hidden=True, help="Stop when standard input closes (serve's pipe).")
+    ] = False,
+) -> None:
     """Run only the pipeline executor (scale processing apart from the API)."""
     settings = _prepared()
-    asyncio.run(_work(settings))
+    asyncio.run(_work(settings, with_parent=with_parent))
 
 
-async def _work(settings: Settings) -> None:
+async def _work(settings: Settings, *, with_parent: bool) -> None:
     runtime = build_runtime(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    orphaned = asyncio.create_task(_parent_gone()) if with_parent else None
+    if orphaned is not None:
+        orphaned.add_done_callback(lambda _: stop.set())
     await runtime.start(executor=True)
     try:
         await stop.wait()
     finally:
+        if orphaned is not None:
+            orphaned.cancel()
         await runtime.stop()
+
+
+async def _parent_gone() -> None:
+    """Return when standard input reaches its end: the parent that holds the pipe's other end
+    closed it or died (even by kill -9)."""
+    stdin = asyncio.StreamReader()
+    loop = asyncio.get_running_loop()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
+    await stdin.read()
 
 
 @app.command()

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from langproc.settings import Settings
+from langproc.settings import ExecutorPlacement, Settings
 
 # Exit codes of every command (the README lists them).
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
@@ -67,7 +67,8 @@ async def connect(
         return
     from langproc.api.app import create_app
 
-    app = create_app(settings, executor=executor)
+    placement = ExecutorPlacement.INLINE if executor else ExecutorPlacement.OFF
+    app = create_app(settings, executor=placement)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         base = "http://langproc"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
 import uuid
 from collections import defaultdict
@@ -89,7 +91,10 @@ class Engine:
         self.settings = settings
         self.hub = hub
         self.run_blocking = run_blocking
-        self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:12]}"
+        # Host and pid say which process holds a step (it stays on the row once finished).
+        self.worker_id = (
+            worker_id or f"{socket.gethostname()[:64]}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        )
         self.lemmas = lemmas
 
     async def claim(self, limit: int) -> list[Claim]:

@@ -24,11 +24,10 @@ class Outcome:
 
 def status_values(outcome: Outcome, now: datetime) -> dict[str, Any]:
     """The step row's columns for `outcome` (its output and usage excepted), `now` by the
-    database's clock."""
+    database's clock. The lease ends; `lease_owner` stays, to say which process ran it last."""
     error = outcome.error
     values: dict[str, Any] = {
         "status": outcome.status,
-        "lease_owner": None,
         "lease_expires_at": None,
         "next_attempt_at": (
             None if outcome.retry_in_s is None else now + timedelta(seconds=outcome.retry_in_s)
