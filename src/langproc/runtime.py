@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
@@ -20,6 +21,7 @@ from langproc.db.session import (
     create_engine,
     create_read_session_factory,
     create_session_factory,
+    warm_pool,
 )
 from langproc.events.hub import Hub
 from langproc.events.listener import PgListener, asyncpg_dsn
@@ -81,12 +83,17 @@ class Runtime:
     executor_started: bool = field(default=False)
 
     async def start(self, *, executor: bool) -> None:
+        await warm_pool(self.db, self.settings.database_pool_size)
         if self.listener is not None:
             self.listener.start()
         if executor:
             self.executor.start()
             self.collector.start()
             self.executor_started = True
+        # What start-up built (modules, the app, compiled schemas: most of the heap) lives as
+        # long as the process: keep it out of the collector's full passes, which otherwise
+        # scan all of it and stop the event loop for 50-110 ms at a time under load.
+        gc.freeze()
 
     async def stop(self) -> None:
         if self.executor_started:

@@ -7,11 +7,15 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
+from langproc.api.app import create_app
 from langproc.db.models import Event
 from langproc.runtime import Runtime
+from langproc.settings import ExecutorPlacement
 from tests.support.engine import Recorder, steps_of, wait_for_status
+from tests.support.service import asgi_client
 from tests.support.waiting import eventually
 
 
@@ -47,6 +51,24 @@ async def test_create_answers_202_with_location_and_runs_in_background(
     assert done["status"] == "succeeded"
     assert done["progress"] == {"completed": 4, "total": 4}
     assert all(s["attempts"] == 1 and s["finished_at"] for s in done["steps"])
+
+
+@pytest.mark.parametrize("form", [False, True], ids=["json", "multipart"])
+async def test_the_upload_answer_is_the_sourcefile_as_a_read_shows_it(
+    runtime: Runtime, form: bool
+) -> None:
+    # The answer is built from what the upload inserted; a read of the rows must agree with it.
+    async with asgi_client(create_app(runtime=runtime, executor=ExecutorPlacement.OFF)) as http:
+        if form:
+            files = {"file": ("story.txt", b"Il \xc3\xa9tait une fois.", "text/plain")}
+            posted = await http.post("/api/sourcefiles", files=files, data={"language": "fr"})
+        else:
+            posted = await http.post("/api/sourcefiles", json={**TEXT, "level": "A2"})
+        assert posted.status_code == 202, posted.text
+        read = await http.get(posted.headers["location"])
+    assert read.status_code == 200
+    assert posted.json() == read.json()
+    assert {s["status"] for s in posted.json()["steps"]} == {"pending"}
 
 
 async def test_multipart_text_file_is_accepted(client: httpx.AsyncClient) -> None:

@@ -18,7 +18,7 @@ from tests.support.waiting import wait_until
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 LISTENER = "langproc-serve-listener"
 # The server runs no steps, so every event after a sourcefile's first comes from the worker.
-NO_STEPS = {"LANGPROC_MAX_CONCURRENT_STEPS": "0"}
+NO_STEPS = {"LANGPROC_EXECUTOR": "off"}
 
 
 def stored(cluster: Cluster, sid: str) -> list[tuple[Any, ...]]:

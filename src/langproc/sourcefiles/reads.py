@@ -112,6 +112,34 @@ async def detail(session: AsyncSession, sourcefile_id: uuid.UUID, owner: str) ->
     )
 
 
+def created(sourcefile: Sourcefile, steps: Sequence[str]) -> DetailView:
+    """The detail of a sourcefile its own transaction has just inserted, from what it inserted:
+    every step pending, no result yet. The same view `detail` reads back, without the reads."""
+    return DetailView(
+        summary=_summary(sourcefile, ProgressView(completed=0, total=len(steps))),
+        steps=[
+            StepView(
+                name=name,
+                status=StepStatus.PENDING,
+                attempts=0,
+                started_at=None,
+                finished_at=None,
+                next_attempt_at=None,
+                error=None,
+            )
+            for name in steps
+        ],
+        text=None,
+        translation=None,
+        words=[],
+        phrases=[],
+        lemmas=[],
+        sentences=[],
+        audio_id=None,
+        usage={},
+    )
+
+
 async def _owned_summary(session: AsyncSession, sid: uuid.UUID, owner: str) -> AnyRow:
     found = (
         await session.execute(
@@ -159,7 +187,7 @@ async def _audio_ids(
     }
 
 
-def _summary(row: AnyRow, progress: ProgressView) -> SummaryView:
+def _summary(row: AnyRow | Sourcefile, progress: ProgressView) -> SummaryView:
     return SummaryView(
         id=row.id,
         title=row.title,

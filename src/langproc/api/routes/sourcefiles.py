@@ -131,7 +131,9 @@ async def create_sourcefile(
     sourcefile = await services.create_sourcefile(session, runtime.graph, new)
     background.add_task(_wake, runtime)
     response.headers["Location"] = sourcefile_url(sourcefile.id)
-    return await _read(session, sourcefile)
+    if idempotency_key is not None:  # perhaps a concurrent repeat's sourcefile: read it
+        return await _read(session, sourcefile)
+    return sourcefile_read(reads.created(sourcefile, runtime.graph.names))
 
 
 async def _from_body(request: Request, runtime: Runtime, owner: str) -> services.NewSourcefile:
