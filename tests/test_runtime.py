@@ -9,6 +9,7 @@ import anyio
 import pytest
 
 from langproc.runtime import make_run_blocking
+from tests.support.engine import MakeRuntime
 
 
 async def test_a_cancelled_blocking_call_keeps_its_slot_until_its_thread_ends() -> None:
@@ -48,3 +49,25 @@ async def test_a_cancelled_blocking_call_keeps_its_slot_until_its_thread_ends() 
 async def test_keyword_arguments_reach_the_blocking_call() -> None:
     run_blocking = make_run_blocking(anyio.CapacityLimiter(1))
     assert await run_blocking(int, "ff", base=16) == 255
+
+
+async def test_on_postgresql_the_pool_opens_its_connections_at_start(
+    pg_url: str, make_runtime: MakeRuntime
+) -> None:
+    runtime = make_runtime(pg_url, database_pool_size=5)
+    pool = runtime.db.sync_engine.pool
+    assert pool.checkedin() == 0
+
+    await runtime.start(executor=False)
+
+    assert pool.checkedin() == 5  # opened, and back in the pool for the first requests
+
+
+async def test_a_database_that_cannot_be_reached_does_not_stop_the_start(
+    make_runtime: MakeRuntime,
+) -> None:
+    runtime = make_runtime("postgresql+asyncpg://postgres@127.0.0.1:1/nowhere")
+
+    await runtime.start(executor=False)  # requests get 503 until the database answers
+
+    assert runtime.db.sync_engine.pool.checkedin() == 0
