@@ -34,6 +34,7 @@ from langproc.events.hub import Hub
 from langproc.pipeline import queries
 from langproc.pipeline.backoff import retry_delay
 from langproc.pipeline.graph import Graph
+from langproc.pipeline.grouping import GroupWriter
 from langproc.pipeline.outcomes import Outcome, error_json, refused, status_values
 from langproc.pipeline.state import StepChange, settle
 from langproc.providers.ports import Providers, RunBlocking
@@ -47,6 +48,11 @@ log = logging.getLogger(__name__)
 Outputs = Mapping[tuple[uuid.UUID, str], dict[str, Any] | None]
 # Transactions a checkpoint tries before it records the database's refusal instead.
 CHECKPOINT_TRIES = 3
+# Checkpoints written together at most (see `grouping`).
+CHECKPOINT_GROUP = 32
+# A checkpoint that hangs would keep its lease renewed forever. This is well above SQLite's busy
+# timeout (30 s), which reports a lock wait itself, and above any checkpoint seen under load.
+CHECKPOINT_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,10 @@ class Claim:
     attempt: int
     round_attempt: int
     context: StepContext
+
+
+# What a checkpoint stores: the attempt it ends, how it ended, what the provider calls used.
+Checkpoint = tuple[Claim, Outcome, Usage]
 
 
 @dataclass(frozen=True)
@@ -96,6 +106,7 @@ class Engine:
             worker_id or f"{socket.gethostname()[:64]}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
         )
         self.lemmas = lemmas
+        self._checkpoints = GroupWriter(self._checkpoint_group, CHECKPOINT_GROUP)
 
     async def claim(self, limit: int) -> list[Claim]:
         """Take the leases of up to `limit` runnable steps, in one transaction.
@@ -236,7 +247,7 @@ class Engine:
             kind = failure.kind if isinstance(failure, TransientError) else failure.type_name
             metrics.STEP_RETRIES.labels(claim.step, kind).inc()
         duration_ms = round(attempt.elapsed_s * 1000)
-        stored = await self._checkpoint(claim, outcome, usage)
+        stored = await self._checkpoints.write((claim, outcome, usage))
         log.info(
             "step.%s",
             stored or "stale",
@@ -278,7 +289,8 @@ class Engine:
         refusal: Exception | None = None
         for _ in range(CHECKPOINT_TRIES):
             try:
-                return await self._store(claim, outcome, usage)
+                [stored] = await self._store([(claim, outcome, usage)])
+                return stored
             except Exception as exc:
                 refusal = exc
                 if not db_failures.is_transient(exc):
@@ -295,7 +307,8 @@ class Engine:
         )
         recorded = refused(refusal, claim.round_attempt, self.settings.max_attempts)
         try:
-            return await self._store(claim, recorded, Usage())
+            [stored] = await self._store([(claim, recorded, Usage())])
+            return stored
         except Exception:
             # Nothing could be written: the lease expires and the step is claimed again.
             log.exception(
@@ -304,35 +317,58 @@ class Engine:
             )
             return None
 
-    async def _store(self, claim: Claim, outcome: Outcome, usage: Usage) -> StepStatus | None:
-        """One checkpoint transaction: the step row, its result rows and the events."""
-        stores_output = outcome.status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED)
+    async def _checkpoint_group(self, group: Sequence[Checkpoint]) -> list[StepStatus | None]:
+        """The checkpoints that queued up together, in one transaction; if the database refuses
+        it, each in its own, where a refusal is retried or recorded for the step it belongs to."""
+        async with asyncio.timeout(CHECKPOINT_TIMEOUT_S):
+            if len(group) > 1:
+                try:
+                    return await self._store(group)
+                except Exception as exc:
+                    log.info("step.group_checkpoint_split", extra={"error": describe(exc)})
+            return [await self._checkpoint(*checkpoint) for checkpoint in group]
+
+    async def _store(self, group: Sequence[Checkpoint]) -> list[StepStatus | None]:
+        """One checkpoint transaction: each step's row, its result rows and the events; the
+        status each stored (None: the attempt was no longer ours). Rows are locked in one order
+        everywhere: sourcefiles, then step rows, each by id (see `queries.renew`)."""
+        stored: dict[int, StepStatus | None] = {}
         async with session_scope(self.sessions) as session:
             # A retry's due time is compared by the database's clock (see `claim`).
-            retries = outcome.retry_in_s is not None
+            retries = any(outcome.retry_in_s is not None for _, outcome, _ in group)
             now = await database_now(session) if retries else utcnow()
-            values = status_values(outcome, now)
-            if stores_output:
-                values["output"] = outcome.output
-                values["usage"] = usage.model_dump()
-            sourcefile = await queries.lock_sourcefile(session, claim.sourcefile_id)
-            if sourcefile is None or not await queries.store_outcome(
-                session, self._held(claim), values
-            ):
-                return None
-            store = self.graph[claim.step].store
-            if store is not None and stores_output:
-                await store(session, sourcefile, outcome.output)
-            change = StepChange(
-                claim.step,
-                outcome.status,
-                claim.attempt,
-                error_json(values),
-                values["next_attempt_at"],
+            sourcefiles = await queries.lock_sourcefiles(
+                session, {c.sourcefile_id for c, _, _ in group}
             )
-            await settle(session, self.graph, [(sourcefile, [change])])
+            changes: defaultdict[uuid.UUID, list[StepChange]] = defaultdict(list)
+            for claim, outcome, usage in sorted(group, key=lambda c: c[0].step_run_id):
+                stores_output = outcome.status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED)
+                values = status_values(outcome, now)
+                if stores_output:
+                    values["output"] = outcome.output
+                    values["usage"] = usage.model_dump()
+                sourcefile = sourcefiles.get(claim.sourcefile_id)
+                if sourcefile is None or not await queries.store_outcome(
+                    session, self._held(claim), values
+                ):
+                    stored[claim.step_run_id] = None
+                    continue
+                store = self.graph[claim.step].store
+                if store is not None and stores_output:
+                    await store(session, sourcefile, outcome.output)
+                changes[claim.sourcefile_id].append(
+                    StepChange(
+                        claim.step,
+                        outcome.status,
+                        claim.attempt,
+                        error_json(values),
+                        values["next_attempt_at"],
+                    )
+                )
+                stored[claim.step_run_id] = outcome.status
+            await settle(session, self.graph, [(sourcefiles[i], cs) for i, cs in changes.items()])
         self.hub.notify()
-        return outcome.status
+        return [stored[claim.step_run_id] for claim, _, _ in group]
 
     def _held(self, claim: Claim) -> queries.Held:
         return queries.Held(claim.step_run_id, claim.attempt, self.worker_id)
@@ -351,7 +387,8 @@ class Engine:
         """Hand unfinished steps back at once (on shutdown); the attempt is not charged."""
         for claim in claims:
             async with session_scope(self.sessions) as session:
-                sourcefile = await queries.lock_sourcefile(session, claim.sourcefile_id)
+                locked = await queries.lock_sourcefiles(session, [claim.sourcefile_id])
+                sourcefile = locked.get(claim.sourcefile_id)
                 if sourcefile is not None and await queries.hand_back(session, self._held(claim)):
                     change = StepChange(claim.step, StepStatus.PENDING, claim.attempt)
                     await settle(session, self.graph, [(sourcefile, [change])])

@@ -22,10 +22,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# A checkpoint that hangs would keep its lease renewed forever. This is well above SQLite's busy
-# timeout (30 s), which reports a lock wait itself, and above any checkpoint seen under load.
-CHECKPOINT_TIMEOUT_S = 60.0
-
 
 async def shielded(work: Coroutine[Any, Any, T]) -> T:
     """Run `work` to its end even if the caller is cancelled; then re-raise the cancellation."""
@@ -60,7 +56,6 @@ class Executor:
         self.lease_s = engine.settings.lease_s
         # Past the lease, a renewal is of no use: give it up and try again on a fresh one.
         self.heartbeat_timeout_s = self.lease_s
-        self.checkpoint_timeout_s = CHECKPOINT_TIMEOUT_S
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._closed = asyncio.Event()
@@ -186,8 +181,7 @@ class Executor:
 
     async def _finish(self, claim: Claim, attempt: Attempt) -> None:
         try:
-            async with asyncio.timeout(self.checkpoint_timeout_s):
-                await self.engine.finish(claim, attempt)
+            await self.engine.finish(claim, attempt)  # bounded by CHECKPOINT_TIMEOUT_S
         except Exception:
             # The lease will expire and the step will be claimed again (or handed back sooner,
             # should this process stop first).

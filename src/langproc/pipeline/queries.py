@@ -106,10 +106,18 @@ async def claimable(
     return (await session.execute(query)).all()
 
 
-async def lock_sourcefile(session: AsyncSession, sourcefile_id: uuid.UUID) -> Any | None:
-    """The sourcefile's columns, its row locked until commit (None: it was deleted)."""
-    query = select(*_SOURCE_COLUMNS).where(sourcefile.id == sourcefile_id).with_for_update()
-    return (await session.execute(query)).one_or_none()
+async def lock_sourcefiles(
+    session: AsyncSession, ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, Any]:
+    """The sourcefiles' columns by id, their rows locked until commit, in id order (so that two
+    groups of locks never wait for each other); a deleted one is missing."""
+    query = (
+        select(*_SOURCE_COLUMNS)
+        .where(sourcefile.id.in_(ids))
+        .order_by(sourcefile.id)
+        .with_for_update()
+    )
+    return {row.id: row for row in await session.execute(query)}
 
 
 async def mark_running(
@@ -177,14 +185,17 @@ async def store_outcome(session: AsyncSession, held: Held, values: dict[str, Any
 async def renew(
     session: AsyncSession, held: Collection[tuple[int, int]], worker_id: str, until: datetime
 ) -> set[tuple[int, int]]:
-    """Extend the leases of (step run id, attempt) still ours; answer those renewed."""
+    """Extend the leases of (step run id, attempt) still ours; answer those renewed. The rows
+    are locked in id order, as a checkpoint of several steps locks them (no deadlock)."""
+    ours = and_(
+        tuple_(step.id, step.attempt).in_(list(held)),
+        step.lease_owner == worker_id,
+        step.status == StepStatus.RUNNING,
+    )
+    locked = select(step.id).where(ours).order_by(step.id).with_for_update()
     statement = (
         update(STEP_RUN)
-        .where(
-            tuple_(step.id, step.attempt).in_(list(held)),
-            step.lease_owner == worker_id,
-            step.status == StepStatus.RUNNING,
-        )
+        .where(step.id.in_(locked.scalar_subquery()), ours)
         .values(lease_expires_at=until)
         .returning(step.id, step.attempt)
     )

@@ -1,7 +1,7 @@
 """State rules shared by the engine and the services: readiness, sourcefile status, events.
 
 Every transaction that changes a sourcefile's steps locks the sourcefile row first
-(`queries.lock_sourcefile`, or the services' ORM lock), then changes steps, then calls
+(`queries.lock_sourcefiles`, or the services' ORM lock), then changes steps, then calls
 `settle()`, which makes dependents ready, derives the sourcefile's status, and appends the
 events, last, as `publish` requires.
 """
