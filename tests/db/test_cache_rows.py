@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import select
+
+from langproc.db.blobs import DbBlobRegistry
 from langproc.db.cache import DbResultCache
+from langproc.db.models import CacheEntry
 from langproc.db.session import create_engine, create_session_factory
 from langproc.settings import Settings
 
@@ -26,3 +30,24 @@ async def test_a_stored_result_is_read_back_from_another_connection(
     finally:
         await writer_engine.dispose()
         await reader_engine.dispose()
+
+
+async def test_an_entry_names_a_file_only_while_the_file_is_registered(
+    db_url: str, tmp_path: Path
+) -> None:
+    settings = Settings(_env_file=None, data_dir=tmp_path, database_url=db_url)  # type: ignore[call-arg]
+    engine = create_engine(settings)
+    try:
+        sessions = create_session_factory(engine)
+        cache = DbResultCache(sessions)
+        await DbBlobRegistry(sessions).touch("b" * 64)
+
+        await cache.put("with-file", b"{}", blob_key="b" * 64)
+        await cache.put("file-gone", b"{}", blob_key="c" * 64)  # collected: not kept, no error
+
+        async with sessions() as session:
+            rows = (await session.execute(select(CacheEntry.key, CacheEntry.blob_key))).all()
+        assert [tuple(row) for row in rows] == [("with-file", "b" * 64)]
+        assert await cache.get("file-gone") is None
+    finally:
+        await engine.dispose()

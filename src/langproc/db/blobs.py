@@ -24,7 +24,7 @@ from langproc.blobs import TMP_SUFFIX, FilesystemBlobStore
 from langproc.db.base import insert_on_conflict, utcnow
 from langproc.db.models import Blob, CacheEntry, Sourcefile
 from langproc.db.results import Audio
-from langproc.db.session import SessionFactory, session_scope
+from langproc.db.session import SessionFactory, autocommit_scope, session_scope
 from langproc.errors import StoredFileGone
 
 log = logging.getLogger(__name__)
@@ -33,14 +33,15 @@ BATCH = 200
 
 
 class DbBlobRegistry:
-    """`langproc.blobs.BlobRegistry` on the `blob` table: a touch commits at once."""
+    """`langproc.blobs.BlobRegistry` on the `blob` table: a touch is one statement, committed
+    at once."""
 
     def __init__(self, sessions: SessionFactory) -> None:
         self.sessions = sessions
 
     async def touch(self, key: str) -> None:
         now = utcnow()
-        async with session_scope(self.sessions) as session:
+        async with autocommit_scope(self.sessions) as session:
             await session.execute(
                 insert_on_conflict(session, Blob)
                 .values(key=key, touched_at=now)
