@@ -41,16 +41,16 @@ def _png() -> bytes:
     return out.getvalue()
 
 
-# A small pool: the PostgreSQL server is shared, and queueing on the pool is part of the race.
+# A small pool: the PostgreSQL server is shared, and queueing on the pool is part of the race
+# (one step at a time: the pool keeps 5 connections, see `kept_connections`).
 POOL_SIZE = 4
+SMALL_POOL = {"database_pool_size": POOL_SIZE, "max_concurrent_steps": 1}
 
 
 async def test_identical_uploads_racing_deletes_lose_no_image(
     db_url: str, recorder: Recorder, make_runtime: MakeRuntime
 ) -> None:
-    runtime = make_runtime(
-        db_url, graph=diamond(recorder), providers=None, database_pool_size=POOL_SIZE
-    )
+    runtime = make_runtime(db_url, graph=diamond(recorder), providers=None, **SMALL_POOL)
     async with asgi_client(create_app(runtime=runtime)) as client:
         await _race_uploads_and_deletes(client, runtime)
 
@@ -120,7 +120,7 @@ async def test_finished_pipeline_keeps_its_audio_when_its_twin_is_deleted(
 ) -> None:
     gate = Gate()
     graph = Graph([StepSpec("speak_text", gate.speak, store=store_text_audio)])
-    runtime = make_runtime(db_url, graph=graph, database_pool_size=POOL_SIZE)
+    runtime = make_runtime(db_url, graph=graph, **SMALL_POOL)
     async with asgi_client(create_app(runtime=runtime)) as client:
 
         async def submit() -> uuid.UUID:
@@ -152,7 +152,7 @@ async def test_finished_pipeline_keeps_its_audio_when_its_twin_is_deleted(
 @pytest.fixture
 def bare_runtime(db_url: str, make_runtime: MakeRuntime) -> Runtime:
     """A runtime whose executor and collector are not started: the test sweeps by hand."""
-    return make_runtime(db_url, database_pool_size=POOL_SIZE)
+    return make_runtime(db_url, **SMALL_POOL)
 
 
 async def test_only_unused_files_are_collected_and_only_after_the_delay(

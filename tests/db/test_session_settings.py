@@ -62,3 +62,21 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced(
     finally:
         await engine.dispose()
         await admin.dispose()
+
+
+@pytest.mark.parametrize(("pool", "steps", "kept"), [(20, 32, 36), (40, 8, 40), (4, 1, 5)])
+async def test_the_pool_keeps_a_connection_for_every_step_it_may_run(
+    tmp_path: Path, pool: int, steps: int, kept: int
+) -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        data_dir=tmp_path,
+        database_url="postgresql+asyncpg://postgres@127.0.0.1/unused",
+        database_pool_size=pool,
+        max_concurrent_steps=steps,
+    )
+    engine = create_engine(settings)
+    try:
+        assert engine.sync_engine.pool.size() == kept  # type: ignore[attr-defined]
+    finally:
+        await engine.dispose()
