@@ -58,3 +58,8 @@ HTTP_DURATION = Histogram(
     ["method", "route"],
     registry=REGISTRY,
 )
+EXECUTOR_PROCESS_EXITS = Counter(
+    "langproc_executor_process_exits_total",
+    "Times serve's executor process ended on its own and was started again.",
+    registry=REGISTRY,
+)

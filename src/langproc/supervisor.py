@@ -16,6 +16,8 @@ import signal
 import sys
 from asyncio.subprocess import PIPE
 
+from langproc import metrics
+
 log = logging.getLogger(__name__)
 
 
@@ -74,6 +76,7 @@ class ExecutorProcess:
             )
             log.info("executor process %d started", self._process.pid)
             code = await self._process.wait()
+            metrics.EXECUTOR_PROCESS_EXITS.inc()
             if loop.time() - started >= self._healthy_after_s:
                 delay = self._first_restart_s
             log.error(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 
+import httpx
 import pytest
 
 from tests.processes import LangprocProcess
@@ -70,6 +71,8 @@ def test_a_killed_child_is_started_again_and_finishes_the_work(cluster: Cluster)
     assert_each_step_finished_once(cluster, ids)
     assert second[0] in owners(cluster)
     assert "exited with code -9; starting it again" in serve.log.read_text()
+    scraped = httpx.get(f"{serve.url}/metrics", timeout=10).text
+    assert "langproc_executor_process_exits_total 1.0" in scraped
 
 
 def test_the_child_stops_when_serve_is_killed(cluster: Cluster) -> None:
