@@ -1,8 +1,9 @@
 """The engine: claim runnable steps, run them with no session open, checkpoint the outcome.
 
-Each claim and each checkpoint is one short transaction. A checkpoint writes the step's output
-and its new status together, fenced by the attempt it claimed: an executor whose lease was
-taken over finds its update matching no row and drops its result.
+Each claim and each checkpoint is one short transaction (checkpoints that finish together
+share one, see `grouping`). A checkpoint writes the step's output and its new status together,
+fenced by the attempt it claimed: an executor whose lease was taken over finds its update
+matching no row and drops its result.
 """
 
 from __future__ import annotations
