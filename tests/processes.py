@@ -32,7 +32,7 @@ class LangprocProcess:
             args += ["--port", str(self.port)]
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("LANGPROC_", "OPENAI_"))}
         self._log_file = log.open("ab")
-        # A session of its own: `kill` ends the process and serve's executor process together.
+        # Its own process group, as a shell starts a job: a terminal's Ctrl-C can be sent to it.
         self.process = subprocess.Popen(
             args,
             env={**clean, **env},
@@ -67,8 +67,9 @@ class LangprocProcess:
 
     def kill(self) -> None:
         """kill -9 of the process and its children, the way a machine or container dies."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        for pid in [*self.children(), self.process.pid]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         self.process.wait(10)
         self._log_file.close()
 

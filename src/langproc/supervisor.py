@@ -72,7 +72,14 @@ class ExecutorProcess:
         while True:
             started = loop.time()
             self._process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "langproc", "worker", "--with-parent", stdin=PIPE
+                sys.executable,
+                "-m",
+                "langproc",
+                "worker",
+                "--with-parent",
+                stdin=PIPE,
+                # Out of the terminal's process group: Ctrl-C stops serve, and serve its child.
+                start_new_session=True,
             )
             log.info("executor process %d started", self._process.pid)
             code = await self._process.wait()

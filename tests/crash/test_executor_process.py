@@ -102,3 +102,15 @@ def test_sigterm_to_serve_stops_the_child_after_its_hand_back(cluster: Cluster) 
 
     assert not alive(child)
     assert cluster.query("SELECT count(*) FROM step_run WHERE status = 'running'") == [(0,)]
+
+
+def test_ctrl_c_stops_serve_and_its_child_as_one(cluster: Cluster) -> None:
+    serve = cluster.start()
+    child = the_child(serve)
+
+    os.killpg(serve.process.pid, signal.SIGINT)  # a terminal's Ctrl-C: the whole process group
+    serve.process.wait(30)
+
+    assert not alive(child)
+    # The child did not stop on its own (that would read as a crash and a restart).
+    assert "starting it again" not in serve.log.read_text()
