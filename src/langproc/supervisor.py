@@ -21,27 +21,18 @@ from langproc import metrics
 log = logging.getLogger(__name__)
 
 
+# Restarts wait this long after a death, doubling while the child keeps dying, up to the most;
+# a child that ran this long before it died was healthy, and the wait starts over.
+FIRST_RESTART_S = 1.0
+MOST_RESTART_S = 30.0
+HEALTHY_AFTER_S = 60.0
+
+
 class ExecutorProcess:
-    def __init__(
-        self,
-        *,
-        grace_s: float,
-        first_restart_s: float = 1.0,
-        max_restart_s: float = 30.0,
-        healthy_after_s: float = 60.0,
-    ) -> None:
+    def __init__(self, *, grace_s: float) -> None:
         self._grace_s = grace_s
-        self._first_restart_s = first_restart_s
-        self._max_restart_s = max_restart_s
-        self._healthy_after_s = healthy_after_s
         self._process: asyncio.subprocess.Process | None = None
         self._task: asyncio.Task[None] | None = None
-
-    @property
-    def pid(self) -> int | None:
-        """The running child's pid (None between a death and its restart)."""
-        process = self._process
-        return process.pid if process is not None and process.returncode is None else None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._supervise(), name="executor-process")
@@ -68,7 +59,7 @@ class ExecutorProcess:
 
     async def _supervise(self) -> None:
         loop = asyncio.get_running_loop()
-        delay = self._first_restart_s
+        delay = FIRST_RESTART_S
         while True:
             started = loop.time()
             self._process = await asyncio.create_subprocess_exec(
@@ -84,8 +75,8 @@ class ExecutorProcess:
             log.info("executor process %d started", self._process.pid)
             code = await self._process.wait()
             metrics.EXECUTOR_PROCESS_EXITS.inc()
-            if loop.time() - started >= self._healthy_after_s:
-                delay = self._first_restart_s
+            if loop.time() - started >= HEALTHY_AFTER_S:
+                delay = FIRST_RESTART_S
             log.error(
                 "the executor process %d exited with code %d; starting it again in %g s",
                 self._process.pid,
@@ -93,4 +84,4 @@ class ExecutorProcess:
                 delay,
             )
             await asyncio.sleep(delay)
-            delay = min(delay * 2, self._max_restart_s)
+            delay = min(delay * 2, MOST_RESTART_S)

@@ -43,7 +43,6 @@ def create_app(
         child = ExecutorProcess(grace_s=settings.shutdown_grace_s)
         if executor == ExecutorPlacement.PROCESS:
             child.start()
-        app.state.executor_process = child
         try:
             yield
         finally:
