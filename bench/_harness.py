@@ -23,7 +23,7 @@ import httpx
 import psycopg
 from sqlalchemy.engine import make_url
 from tests.paths import SAMPLES
-from tests.processes import LangprocProcess
+from tests.processes import LangprocProcess, children_of
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -80,18 +80,8 @@ def child_pids(pid: int, within_s: float = 2.0) -> list[int]:
     """The pids of `pid`'s children (serve's executor process), once one shows up or
     `within_s` passes (none: serve runs its executor in its own process)."""
 
-    def children() -> list[int]:
-        found = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                    found.append(int(stat.parent.name))
-            except (OSError, ValueError, IndexError):
-                continue
-        return found
-
-    wait_for(children, within_s, every_s=0.1)
-    return children()
+    wait_for(lambda: children_of(pid), within_s, every_s=0.1)
+    return children_of(pid)
 
 
 def postgres_cpu_s() -> dict[int, float]:

@@ -21,6 +21,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def children_of(pid: int) -> list[int]:
+    """The pids of `pid`'s child processes, from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
 class LangprocProcess:
     """`langproc serve` or `langproc worker` with its own environment and log file."""
 
@@ -57,13 +67,8 @@ class LangprocProcess:
         wait_until(healthy, within_s, every_s=0.1, failure=self.log.read_text)
 
     def children(self) -> list[int]:
-        """The pids of the processes it started (serve's executor process), from /proc."""
-        found = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            with contextlib.suppress(OSError, ValueError):
-                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == self.process.pid:
-                    found.append(int(stat.parent.name))
-        return found
+        """The pids of the processes it started (serve's executor process)."""
+        return children_of(self.process.pid)
 
     def kill(self) -> None:
         """kill -9 of the process and its children, the way a machine or container dies."""

@@ -65,6 +65,14 @@ def make_run_blocking(limiter: anyio.CapacityLimiter) -> RunBlocking:
     return run_blocking
 
 
+def freeze_start_up_objects() -> None:
+    """What start-up built (modules, the app, compiled schemas: most of the heap) lives as long
+    as the process: keep it out of the collector's full passes, which otherwise scan all of it
+    and stop the event loop for 50-110 ms at a time under load. For the long-running commands
+    only: a test run or a one-shot command would keep its garbage of the moment for good."""
+    gc.freeze()
+
+
 @dataclass(kw_only=True)
 class Runtime:
     settings: Settings
@@ -90,10 +98,6 @@ class Runtime:
             self.executor.start()
             self.collector.start()
             self.executor_started = True
-        # What start-up built (modules, the app, compiled schemas: most of the heap) lives as
-        # long as the process: keep it out of the collector's full passes, which otherwise
-        # scan all of it and stop the event loop for 50-110 ms at a time under load.
-        gc.freeze()
 
     async def stop(self) -> None:
         if self.executor_started:

@@ -20,7 +20,7 @@ from langproc.cli.render import print_json, print_list, print_results, print_ste
 from langproc.db.migrate import upgrade
 from langproc.db.models import TERMINAL_SOURCEFILE_STATUSES
 from langproc.logs import configure_logging
-from langproc.runtime import build_runtime
+from langproc.runtime import build_runtime, freeze_start_up_objects
 from langproc.settings import AuthMode, ExecutorPlacement, Settings
 
 app = typer.Typer(
@@ -76,8 +76,10 @@ def serve(
 
     settings = _prepared()
     host = host or ("127.0.0.1" if settings.auth == AuthMode.NONE else "0.0.0.0")
+    app = create_app(settings, executor=ExecutorPlacement.AUTO)
+    freeze_start_up_objects()
     uvicorn.run(
-        create_app(settings, executor=ExecutorPlacement.AUTO),
+        app,
         host=host,
         port=port,
         log_config=None,
@@ -117,6 +119,7 @@ async def _work(settings: Settings, *, with_parent: bool) -> None:
     if orphaned is not None:
         orphaned.add_done_callback(lambda _: stop.set())
     await runtime.start(executor=True)
+    freeze_start_up_objects()
     try:
         await stop.wait()
     finally:
